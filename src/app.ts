@@ -1,0 +1,16 @@
+// The HTTP surface (SPEC.md, "HTTP surface"): callbacks in, the task API and downloads out.
+
+import { Hono } from "hono";
+import { apiError, onError } from "./http/errors";
+import type { AppEnv } from "./http/types";
+import { callbacks } from "./routes/callbacks";
+import { tasks } from "./routes/tasks";
+
+export const app = new Hono<AppEnv>()
+  .get("/healthz", (c) => c.json({ ok: true }))
+  .route("/callbacks", callbacks)
+  .route("/api/tasks", tasks)
+  .notFound(() => {
+    throw apiError(404, "not_found", "No such route; see README.md for the routes this worker serves.");
+  })
+  .onError(onError);

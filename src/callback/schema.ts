@@ -1,0 +1,59 @@
+// The provider's callback bodies (SPEC.md, "Callback"), validated and reduced to what the task
+// needs: its id and either a WAV URL or a failure.
+
+import { z } from "zod";
+import { TASK_ID_PATTERN } from "../storage/layout";
+import type { ProviderResult } from "../task/object";
+
+const MAX_URL_LENGTH = 2000;
+
+const TaskId = z
+  .string({ error: "data.task_id is missing" })
+  .regex(TASK_ID_PATTERN, "data.task_id must be 1-128 letters, digits, '_' or '-'");
+
+const WavUrl = z.url({ protocol: /^https?$/, error: "the WAV URL must be an http(s) URL" }).max(MAX_URL_LENGTH);
+
+const CallbackBody = z.object(
+  {
+    code: z.number({ error: "code must be a number" }).int(),
+    msg: z.string().max(2000).nullish(),
+    data: z.object(
+      {
+        task_id: TaskId,
+        audioWavUrl: WavUrl.nullish(),
+        audio_wav_url: WavUrl.nullish(),
+      },
+      { error: "data must be an object with task_id" },
+    ),
+  },
+  { error: "the body must be a JSON object" },
+);
+
+export interface Callback {
+  taskId: string;
+  result: ProviderResult;
+}
+
+export type CallbackParse = { ok: true; callback: Callback } | { ok: false; message: string };
+
+export function parseCallback(json: unknown): CallbackParse {
+  const parsed = CallbackBody.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
+    return { ok: false, message: `${where}${issue.message}` };
+  }
+  const { code, msg, data } = parsed.data;
+  const url = data.audioWavUrl ?? data.audio_wav_url;
+  if (code === 200) {
+    if (!url) return { ok: false, message: "data.audioWavUrl is missing from a success callback" };
+    return { ok: true, callback: { taskId: data.task_id, result: { type: "wavUrl", url } } };
+  }
+  return {
+    ok: true,
+    callback: {
+      taskId: data.task_id,
+      result: { type: "providerFailed", error: { code: String(code), message: msg || `provider code ${code}` } },
+    },
+  };
+}

@@ -1,0 +1,81 @@
+// The stored WAV, straight from R2: R2 itself evaluates Range and If-None-Match/If-Match from the
+// request's headers, so the body streams from R2 to the client without passing through our code.
+
+import { apiError } from "../http/errors";
+import { wavKey } from "../storage/layout";
+
+export async function serveWav(bucket: R2Bucket, taskId: string, request: Request): Promise<Response> {
+  const key = wavKey(taskId);
+  if (request.method === "HEAD") {
+    const head = await bucket.head(key);
+    if (!head) return notStored(taskId);
+    if (matchesIfNoneMatch(request.headers.get("if-none-match"), head.httpEtag)) return notModified(head);
+    return new Response(null, { status: 200, headers: objectHeaders(head, taskId, head.size) });
+  }
+
+  let object: R2Object | R2ObjectBody | null;
+  try {
+    object = await bucket.get(key, { range: request.headers, onlyIf: request.headers });
+  } catch (err) {
+    // R2 rejects a range it cannot satisfy; answer as HTTP does.
+    const head = await bucket.head(key);
+    if (!head) return notStored(taskId);
+    if (request.headers.has("range")) {
+      throw apiError(416, "range_not_satisfiable", `The WAV has ${head.size} bytes.`, {
+        "content-range": `bytes */${head.size}`,
+      });
+    }
+    throw err;
+  }
+  if (!object) return notStored(taskId);
+  if (!("body" in object)) {
+    // A precondition failed: If-None-Match matched (304) or If-Match did not (412).
+    return request.headers.has("if-none-match")
+      ? notModified(object)
+      : Promise.reject(apiError(412, "precondition_failed", "If-Match does not match the stored WAV."));
+  }
+
+  const range = resolveRange(object.range, object.size);
+  if (range && request.headers.has("range")) {
+    const headers = objectHeaders(object, taskId, range.length);
+    headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${object.size}`);
+    return new Response(object.body, { status: 206, headers });
+  }
+  return new Response(object.body, { status: 200, headers: objectHeaders(object, taskId, object.size) });
+}
+
+function objectHeaders(object: R2Object, taskId: string, length: number): Headers {
+  const headers = new Headers();
+  object.writeHttpMetadata(headers);
+  headers.set("content-type", "audio/wav");
+  headers.set("content-length", String(length));
+  headers.set("etag", object.httpEtag);
+  headers.set("accept-ranges", "bytes");
+  headers.set("content-disposition", `attachment; filename="${taskId}.wav"`);
+  headers.set("cache-control", "private, max-age=0, must-revalidate");
+  return headers;
+}
+
+function resolveRange(range: R2Range | undefined, size: number): { offset: number; length: number } | null {
+  if (!range) return null;
+  if ("suffix" in range && range.suffix !== undefined) {
+    const length = Math.min(range.suffix, size);
+    return { offset: size - length, length };
+  }
+  const offset = "offset" in range && range.offset !== undefined ? range.offset : 0;
+  const length = "length" in range && range.length !== undefined ? range.length : size - offset;
+  return { offset, length: Math.min(length, size - offset) };
+}
+
+function matchesIfNoneMatch(header: string | null, etag: string): boolean {
+  if (header === null) return false;
+  return header.trim() === "*" || header.split(",").some((t) => t.trim().replace(/^W\//, "") === etag);
+}
+
+function notModified(object: R2Object): Response {
+  return new Response(null, { status: 304, headers: { etag: object.httpEtag } });
+}
+
+function notStored(taskId: string): never {
+  throw apiError(404, "not_stored", `No WAV is stored for task ${taskId} (yet); see GET /api/tasks/${taskId}.`);
+}

@@ -1,0 +1,28 @@
+// Guards /api/*: the bearer API_TOKEN (Hono's bearer-auth, constant-time), or, where a route
+// allows it, a valid signed download link instead.
+
+import { bearerAuth } from "hono/bearer-auth";
+import { createMiddleware } from "hono/factory";
+import { readConfig } from "../../config";
+import { verifyLink } from "../../download/signed-link";
+import { apiError, errorBody } from "../../http/errors";
+import type { AppEnv } from "../../http/types";
+
+export const apiAuth = (opts: { allowSignedLink?: boolean } = {}) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const token = readConfig(c.env).API_TOKEN;
+    if (!token) {
+      throw apiError(503, "api_token_not_configured", "The API is closed until API_TOKEN is set (wrangler secret put API_TOKEN).");
+    }
+    if (opts.allowSignedLink && (c.req.query("sig") !== undefined || c.req.query("expires") !== undefined)) {
+      const ok = await verifyLink(token, c.req.path, c.req.query("expires"), c.req.query("sig"), Math.floor(Date.now() / 1000));
+      if (!ok) throw apiError(403, "invalid_link", "This download link is expired or has been altered; ask for a new one.");
+      return next();
+    }
+    return bearerAuth<AppEnv>({
+      token,
+      noAuthenticationHeader: { message: errorBody("unauthorized", "Send Authorization: Bearer <API_TOKEN>.") },
+      invalidAuthenticationHeader: { message: errorBody("unauthorized", "The Authorization header must be 'Bearer <API_TOKEN>'.") },
+      invalidToken: { message: errorBody("unauthorized", "The bearer token is not API_TOKEN.") },
+    })(c, next);
+  });

@@ -1,0 +1,125 @@
+// The Suno API's WAV endpoints, as SPEC.md describes them. Every answer is validated with zod;
+// anything unexpected becomes a ProviderError instead of a guess.
+
+import { z } from "zod";
+
+export class ProviderError extends Error {
+  override name = "ProviderError";
+  constructor(
+    /** The provider's `code` from the body, or the HTTP status when the body had none. */
+    readonly code: number,
+    message: string,
+    /** Provider-wide trouble (5xx, rate limit, maintenance): stop calling it for a while. */
+    readonly trouble: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Codes that say "not now" about the provider as a whole rather than about one task. */
+const TROUBLE_CODES = new Set([401, 405, 429, 430, 455, 500, 502, 503, 504]);
+
+export interface ProviderOptions {
+  baseUrl: string;
+  apiKey: string | undefined;
+  timeoutMs?: number;
+}
+
+const Envelope = z.object({
+  code: z.coerce.number().int(),
+  msg: z.string().nullish(),
+  data: z.unknown().optional(),
+});
+
+const SubmitData = z.object({ taskId: z.string().min(1) });
+
+export const SUCCESS_FLAGS = [
+  "PENDING",
+  "SUCCESS",
+  "CREATE_TASK_FAILED",
+  "GENERATE_WAV_FAILED",
+  "CALLBACK_EXCEPTION",
+] as const;
+
+const RecordData = z.object({
+  taskId: z.string().nullish(),
+  successFlag: z.enum(SUCCESS_FLAGS),
+  response: z
+    .object({ audioWavUrl: z.string().nullish(), audio_wav_url: z.string().nullish() })
+    .nullish(),
+  errorCode: z.union([z.string(), z.number()]).nullish(),
+  errorMessage: z.string().nullish(),
+});
+
+export type WavRecord =
+  | { status: "pending" }
+  | { status: "success"; url: string }
+  | { status: "failed"; code: string; message: string };
+
+async function call(opts: ProviderOptions, path: string, init: RequestInit): Promise<unknown> {
+  if (!opts.apiKey) throw new ProviderError(401, "SUNO_API_KEY is not configured", true);
+  let res: Response;
+  try {
+    res = await fetch(`${opts.baseUrl}${path}`, {
+      ...init,
+      headers: { ...init.headers, authorization: `Bearer ${opts.apiKey}`, accept: "application/json" },
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
+    });
+  } catch (err) {
+    throw new ProviderError(503, `the provider could not be reached (${err instanceof Error ? err.name : "error"})`, true);
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ProviderError(res.status >= 400 ? res.status : 502, `the provider answered HTTP ${res.status} with a body that is not JSON`, !res.ok || res.status >= 500);
+  }
+  const env = Envelope.safeParse(json);
+  if (!env.success) {
+    throw new ProviderError(res.status >= 400 ? res.status : 502, `the provider answered HTTP ${res.status} with an unexpected body`, true);
+  }
+  if (!res.ok || env.data.code !== 200) {
+    const code = env.data.code !== 200 ? env.data.code : res.status;
+    throw new ProviderError(code, env.data.msg ?? `HTTP ${res.status}`, TROUBLE_CODES.has(code) || res.status >= 500);
+  }
+  return env.data.data;
+}
+
+/** POST /api/v1/wav/generate: returns the WAV task id. */
+export async function submitWav(
+  opts: ProviderOptions,
+  input: { taskId: string; audioId: string; callBackUrl: string },
+): Promise<string> {
+  const data = await call(opts, "/api/v1/wav/generate", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(input),
+  });
+  const parsed = SubmitData.safeParse(data);
+  if (!parsed.success) throw new ProviderError(502, "the provider's answer has no data.taskId", false);
+  return parsed.data.taskId;
+}
+
+/** GET /api/v1/wav/record-info: the task's state as the provider sees it. */
+export async function getWavRecord(opts: ProviderOptions, taskId: string): Promise<WavRecord> {
+  const data = await call(opts, `/api/v1/wav/record-info?taskId=${encodeURIComponent(taskId)}`, { method: "GET" });
+  const parsed = RecordData.safeParse(data);
+  if (!parsed.success) throw new ProviderError(502, "the provider's record-info answer is not in the documented form", true);
+  const r = parsed.data;
+  switch (r.successFlag) {
+    case "PENDING":
+      return { status: "pending" };
+    case "SUCCESS": {
+      const url = r.response?.audioWavUrl ?? r.response?.audio_wav_url;
+      if (!url) throw new ProviderError(502, "the provider reports SUCCESS without a WAV URL", true);
+      return { status: "success", url };
+    }
+    default:
+      return {
+        status: "failed",
+        code: String(r.errorCode ?? r.successFlag),
+        message: r.errorMessage ?? r.successFlag,
+      };
+  }
+}

@@ -1,0 +1,119 @@
+// Reads a body in large blocks (about 1 MiB) so that per-block JS work — hashing, counting,
+// writing on — happens a few hundred times for a 256 MiB WAV rather than tens of thousands.
+// Everything the stream must satisfy is checked here as the bytes pass: the WAV header, the size
+// cap, the declared length, and a limit on how long the source may send nothing.
+
+import { TransferError } from "./errors";
+import { looksLikeWav, WAV_HEADER_BYTES } from "./wav-header";
+
+const BLOCK_BYTES = 1 << 20;
+const MIN_READ_BYTES = 256 << 10;
+
+export interface BlockLimits {
+  /** Exact length the source declared, or null. */
+  length: number | null;
+  maxBytes: number;
+  idleTimeoutMs: number;
+}
+
+export class WavBlocks {
+  private readonly reader: ReadableStreamBYOBReader;
+  private readonly digest = new crypto.DigestStream("SHA-256");
+  private readonly digestWriter = this.digest.getWriter();
+  private total = 0;
+  private done = false;
+
+  constructor(
+    body: ReadableStream<Uint8Array>,
+    private readonly limits: BlockLimits,
+  ) {
+    this.reader = byobReader(body);
+  }
+
+  get bytesRead(): number {
+    return this.total;
+  }
+
+  /** The next block, or null at the end of a complete body. Throws a TransferError otherwise. */
+  async next(): Promise<Uint8Array | null> {
+    if (this.done) return null;
+    const min = this.total === 0 ? WAV_HEADER_BYTES : MIN_READ_BYTES;
+    const { value, done } = await this.read(min);
+    const block = value && value.byteLength > 0 ? value : null;
+
+    if (block !== null) {
+      if (this.total === 0 && !looksLikeWav(block)) {
+        throw new TransferError("not_a_wav", "the source's body does not start with a RIFF/WAVE header", false);
+      }
+      this.total += block.byteLength;
+      if (this.total > this.limits.maxBytes) {
+        throw new TransferError("too_large", `the WAV is larger than MAX_WAV_BYTES (${this.limits.maxBytes})`, false);
+      }
+      if (this.limits.length !== null && this.total > this.limits.length) {
+        throw new TransferError("length_mismatch", `the source sent more than the ${this.limits.length} bytes it declared`, true);
+      }
+      await this.digestWriter.write(block);
+    }
+    if (done) {
+      this.done = true;
+      this.checkComplete();
+    }
+    return block ?? (this.done ? null : this.next());
+  }
+
+  /** Lower-case hex sha256 of every byte read; call after next() returned null. */
+  async sha256(): Promise<string> {
+    await this.digestWriter.close();
+    const bytes = new Uint8Array(await this.digest.digest);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  /** Stops reading after a failure elsewhere (a refused write, say). */
+  async cancel(reason: unknown): Promise<void> {
+    await this.reader.cancel(reason).catch(() => {});
+  }
+
+  private checkComplete(): void {
+    if (this.total === 0) {
+      throw new TransferError("not_a_wav", "the source sent an empty body", false);
+    }
+    if (this.limits.length !== null && this.total !== this.limits.length) {
+      throw new TransferError(
+        "truncated",
+        `the source sent ${this.total} of the ${this.limits.length} bytes it declared`,
+        true,
+      );
+    }
+  }
+
+  private async read(min: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+    let timer: number | null = null;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new TransferError("source_stalled", `the source sent nothing for ${this.limits.idleTimeoutMs / 1000} s`, true),
+          ),
+        this.limits.idleTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([this.reader.readAtLeast(min, new Uint8Array(BLOCK_BYTES)), stalled]);
+    } catch (err) {
+      await this.cancel(err);
+      if (err instanceof TransferError) throw err;
+      throw new TransferError("source_interrupted", `reading the source failed: ${String(err)}`, true);
+    } finally {
+      if (timer !== null) clearTimeout(timer);
+    }
+  }
+}
+
+/** fetch() bodies are byte streams; a JS-made stream is first piped into one. */
+function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader {
+  try {
+    return body.getReader({ mode: "byob" });
+  } catch {
+    return body.pipeThrough(new IdentityTransformStream()).getReader({ mode: "byob" });
+  }
+}

@@ -1,0 +1,104 @@
+// Opening the WAV source: every hop checked against the URL policy, redirects followed by hand,
+// the status and declared size judged before a byte of the body is read.
+
+import { checkSourceUrl } from "./source-url";
+import { TransferError } from "./errors";
+
+const MAX_REDIRECTS = 3;
+
+export interface OpenedSource {
+  url: string;
+  body: ReadableStream<Uint8Array>;
+  /** The exact body length when the source declares it (identity encoding), else null. */
+  length: number | null;
+}
+
+export interface SourceOptions {
+  allowlist: readonly string[];
+  maxBytes: number;
+  /** How long to wait for the response headers. */
+  timeoutMs: number;
+}
+
+export async function openSource(rawUrl: string, opts: SourceOptions): Promise<OpenedSource> {
+  let current = rawUrl;
+  for (let hop = 0; ; hop++) {
+    const verdict = checkSourceUrl(current, opts.allowlist);
+    if (!verdict.ok) {
+      throw new TransferError("source_refused", `refused to fetch ${redact(current)}: ${verdict.reason}`, false);
+    }
+    const res = await fetchWithTimeout(verdict.url, opts.timeoutMs);
+
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel();
+      const location = res.headers.get("location");
+      if (location === null) {
+        throw new TransferError("source_http_error", `source answered ${res.status} without a Location`, true);
+      }
+      if (hop >= MAX_REDIRECTS) {
+        throw new TransferError("too_many_redirects", `source redirected more than ${MAX_REDIRECTS} times`, false);
+      }
+      current = new URL(location, verdict.url).toString();
+      continue;
+    }
+
+    if (res.status !== 200 || res.body === null) {
+      await res.body?.cancel();
+      throw new TransferError("source_http_error", `source answered HTTP ${res.status}`, isRetryableStatus(res.status));
+    }
+
+    const length = declaredLength(res.headers);
+    if (length !== null && length > opts.maxBytes) {
+      await res.body.cancel();
+      throw new TransferError(
+        "too_large",
+        `source declares ${length} bytes, more than MAX_WAV_BYTES (${opts.maxBytes})`,
+        false,
+      );
+    }
+    return { url: current, body: res.body, length };
+  }
+}
+
+async function fetchWithTimeout(url: URL, timeoutMs: number): Promise<Response> {
+  // A timer, not AbortSignal.timeout(): the signal would also cut off the body later on.
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    return await fetch(url, {
+      redirect: "manual",
+      // Ask for the bytes as stored, so Content-Length is the length we will read.
+      headers: { "accept-encoding": "identity", accept: "audio/wav, audio/*;q=0.9, */*;q=0.1" },
+      signal: controller.signal,
+    });
+  } catch {
+    const why = controller.signal.aborted ? `sent no answer within ${timeoutMs / 1000} s` : "could not be reached";
+    throw new TransferError("source_unreachable", `${url.host} ${why}`, true);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function declaredLength(headers: Headers): number | null {
+  const encoding = headers.get("content-encoding");
+  if (encoding !== null && encoding.toLowerCase() !== "identity") return null;
+  const raw = headers.get("content-length");
+  if (raw === null || !/^\d+$/.test(raw.trim())) return null;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+function isRetryableStatus(status: number): boolean {
+  // 404 too: a CDN may not have the file yet. 401/403/410 and other 4xx will not get better.
+  return status >= 500 || status === 404 || status === 408 || status === 425 || status === 429;
+}
+
+/** URLs may carry signed query strings; errors name the host and path only. */
+export function redact(raw: string): string {
+  try {
+    const u = new URL(raw);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}

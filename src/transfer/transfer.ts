@@ -1,0 +1,134 @@
+// One transfer attempt: source → checks → R2, streamed. The object appears under its key only
+// when every byte has arrived and passed the checks: a fixed-length put fails if the stream ends
+// short or is aborted, and a multipart upload is completed only after the last block.
+
+import { WAV_CONTENT_TYPE, wavKey } from "../storage/layout";
+import type { TaskError, WavInfo } from "../task/machine";
+import { WavBlocks } from "./blocks";
+import { TransferError } from "./errors";
+import { openSource, redact } from "./source";
+
+/** R2 needs equal parts of at least 5 MiB (the last may be smaller). */
+export const PART_BYTES = 8 << 20;
+
+export interface TransferInput {
+  taskId: string;
+  sourceUrl: string;
+  bucket: R2Bucket;
+  allowlist: readonly string[];
+  maxBytes: number;
+  idleTimeoutMs: number;
+}
+
+export type TransferOutcome =
+  | { ok: true; wav: WavInfo }
+  | { ok: false; error: TaskError; retryable: boolean };
+
+export async function transferWav(input: TransferInput): Promise<TransferOutcome> {
+  const key = wavKey(input.taskId);
+  try {
+    const source = await openSource(input.sourceUrl, {
+      allowlist: input.allowlist,
+      maxBytes: input.maxBytes,
+      timeoutMs: input.idleTimeoutMs,
+    });
+    const blocks = new WavBlocks(source.body, {
+      length: source.length,
+      maxBytes: input.maxBytes,
+      idleTimeoutMs: input.idleTimeoutMs,
+    });
+    const options: R2PutOptions & R2MultipartOptions = {
+      httpMetadata: { contentType: WAV_CONTENT_TYPE },
+      // The URL as given (not a redirect target), minus any signed query string.
+      customMetadata: { taskId: input.taskId, sourceUrl: redact(input.sourceUrl) },
+    };
+    const size =
+      source.length !== null
+        ? await putFixedLength(input.bucket, key, source.length, blocks, options)
+        : await putMultipart(input.bucket, key, blocks, options);
+    return { ok: true, wav: { key, size, sha256: await blocks.sha256(), contentType: WAV_CONTENT_TYPE } };
+  } catch (err) {
+    if (err instanceof TransferError) {
+      return { ok: false, error: { code: err.code, message: err.message }, retryable: err.retryable };
+    }
+    console.error("transfer failed", input.taskId, err);
+    const message = `writing to R2 failed: ${err instanceof Error ? err.message : String(err)}`;
+    return { ok: false, error: { code: "storage_failed", message }, retryable: true };
+  }
+}
+
+async function putFixedLength(
+  bucket: R2Bucket,
+  key: string,
+  length: number,
+  blocks: WavBlocks,
+  options: R2PutOptions,
+): Promise<number> {
+  // Read the first block (the header check) before R2 sees anything.
+  let block = await blocks.next();
+  const { readable, writable } = new FixedLengthStream(length);
+  const writer = writable.getWriter();
+  const put = bucket.put(key, readable, options);
+  try {
+    for (; block !== null; block = await blocks.next()) await writer.write(block);
+    await writer.close();
+  } catch (err) {
+    // Aborting makes the put fail, so no partial object is ever committed.
+    await writer.abort(err).catch(() => {});
+    await put.catch(() => {});
+    await blocks.cancel(err);
+    throw err;
+  }
+  const object = await put;
+  return object.size;
+}
+
+async function putMultipart(
+  bucket: R2Bucket,
+  key: string,
+  blocks: WavBlocks,
+  options: R2MultipartOptions,
+): Promise<number> {
+  // The header check happens on the first block, before an upload exists to clean up.
+  let block = await blocks.next();
+  const upload = await bucket.createMultipartUpload(key, options);
+  const parts: R2UploadedPart[] = [];
+  let inFlight: Promise<void> = Promise.resolve();
+  let part = new Uint8Array(PART_BYTES);
+  let filled = 0;
+
+  // One part uploads while the next one fills: at most two parts in memory.
+  const ship = async (bytes: Uint8Array) => {
+    await inFlight; // the previous part is in `parts` now, so numbering follows it
+    inFlight = upload.uploadPart(parts.length + 1, bytes).then((p) => {
+      parts.push(p);
+    });
+    inFlight.catch(() => {}); // handled where it is awaited; not an unhandled rejection meanwhile
+  };
+
+  try {
+    for (; block !== null; block = await blocks.next()) {
+      let offset = 0;
+      while (offset < block.byteLength) {
+        const n = Math.min(block.byteLength - offset, PART_BYTES - filled);
+        part.set(block.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        if (filled === PART_BYTES) {
+          await ship(part);
+          part = new Uint8Array(PART_BYTES);
+          filled = 0;
+        }
+      }
+    }
+    if (filled > 0) await ship(part.subarray(0, filled));
+    await inFlight;
+    const object = await upload.complete(parts);
+    return object.size;
+  } catch (err) {
+    await inFlight.catch(() => {});
+    await upload.abort().catch(() => {});
+    await blocks.cancel(err);
+    throw err;
+  }
+}
