@@ -1,0 +1,73 @@
+// Talking to the Worker under test through its HTTP surface.
+
+import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import type { TaskView } from "../../src/task/view";
+
+export const ORIGIN = "https://edge.test";
+export const API_TOKEN = "test-api-token";
+export const HMAC_KEY = "test-hmac-key";
+
+export function call(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(`${ORIGIN}${path}`, init));
+}
+
+export function api(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${API_TOKEN}`);
+  return call(path, { ...init, headers });
+}
+
+export async function signature(taskId: string, timestamp: number, key = HMAC_KEY): Promise<string> {
+  const k = await crypto.subtle.importKey("raw", new TextEncoder().encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", k, new TextEncoder().encode(`${taskId}.${timestamp}`));
+  return btoa(String.fromCharCode(...new Uint8Array(mac)));
+}
+
+/** A callback signed the way the provider signs it. */
+export async function sendCallback(
+  body: unknown,
+  opts: { taskId?: string; timestamp?: number; key?: string; query?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const taskId = opts.taskId ?? (body as { data?: { task_id?: string } }).data?.task_id ?? "";
+  const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
+  return call(`/callbacks/wav${opts.query ?? ""}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-webhook-timestamp": String(timestamp),
+      "x-webhook-signature": await signature(taskId, timestamp, opts.key),
+      ...opts.headers,
+    },
+    body: typeof body === "string" || body instanceof ReadableStream ? body : JSON.stringify(body),
+  });
+}
+
+export function successBody(taskId: string, url: string, spelling: "audioWavUrl" | "audio_wav_url" = "audioWavUrl") {
+  return { code: 200, msg: "success", data: { task_id: taskId, [spelling]: url } };
+}
+
+export async function getTask(taskId: string): Promise<TaskView | null> {
+  const res = await api(`/api/tasks/${taskId}`);
+  if (res.status === 404) return null;
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+/** Waits until the task reaches one of `states` (the alarm does the work in the background). */
+export async function waitForState(taskId: string, states: string[], timeoutMs = 15_000): Promise<TaskView> {
+  const deadline = Date.now() + timeoutMs;
+  let last: TaskView | null = null;
+  while (Date.now() < deadline) {
+    last = await getTask(taskId);
+    if (last && states.includes(last.state)) return last;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`task ${taskId} did not reach ${states.join("|")}; last seen: ${JSON.stringify(last)}`);
+}
+
+let counter = 0;
+/** A task id no other test uses (storage and alarms outlive a single test). */
+export function uniqueTaskId(prefix = "t"): string {
+  return `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}

@@ -1,0 +1,29 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Worker tests run inside workerd with the real Durable Object and R2 bindings from
+// wrangler.toml. Only the settings a test needs differ from the defaults; outbound fetches to
+// the provider and WAV hosts are answered by test/helpers/fake-net.ts.
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          API_TOKEN: "test-api-token",
+          WEBHOOK_HMAC_KEY: "test-hmac-key",
+          CALLBACK_TOKEN: "",
+          SUNO_API_KEY: "test-suno-key",
+          SUNO_API_BASE: "https://provider.test",
+          PUBLIC_URL: "https://edge.test",
+          WAV_SOURCE_HOSTS: "",
+          SOURCE_IDLE_TIMEOUT_SECONDS: "1",
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ["test/worker/**/*.test.ts"],
+    testTimeout: 30_000,
+  },
+});

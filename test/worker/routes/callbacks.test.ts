@@ -1,0 +1,225 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { requestsTo, route } from "../../helpers/fake-net";
+import { makeWav, sha256Hex } from "../../helpers/wav";
+import { api, call, getTask, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
+
+function serveWav(url: string, bytes: Uint8Array) {
+  route("GET", url, () => new Response(bytes, { headers: { "content-type": "audio/wav" } }));
+}
+
+describe("POST /callbacks/wav: success", () => {
+  for (const spelling of ["audioWavUrl", "audio_wav_url"] as const) {
+    it(`stores the WAV byte for byte (${spelling})`, async () => {
+      const taskId = uniqueTaskId();
+      const url = `https://cdn.example.com/${taskId}.wav`;
+      const wav = makeWav({ seconds: 1, seed: 3 });
+      serveWav(url, wav);
+
+      const res = await sendCallback(successBody(taskId, url, spelling));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ code: 200, msg: "success" });
+
+      const task = await waitForState(taskId, ["stored", "failed"]);
+      expect(task.state).toBe("stored");
+      expect(task.source).toEqual({ url });
+      expect(task.wav).toEqual({ key: `wav/${taskId}.wav`, size: wav.byteLength, sha256: await sha256Hex(wav), contentType: "audio/wav" });
+      expect(task.attempts).toBe(1);
+      expect(task.error).toBeNull();
+
+      const object = await env.BUCKET.get(`wav/${taskId}.wav`);
+      expect(object).not.toBeNull();
+      expect(new Uint8Array(await object!.arrayBuffer())).toEqual(wav);
+      expect(object!.httpMetadata?.contentType).toBe("audio/wav");
+      expect(object!.customMetadata).toEqual({ taskId, sourceUrl: url });
+    });
+  }
+
+  it("answers before the WAV transfer finishes", async () => {
+    const taskId = uniqueTaskId();
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    route("GET", url, async () => {
+      await gate;
+      return new Response(makeWav());
+    });
+    const res = await sendCallback(successBody(taskId, url));
+    expect(res.status).toBe(200);
+    // The acknowledgement came back while the source had not answered yet.
+    expect((await getTask(taskId))?.state).toBe("downloading");
+    release();
+    expect((await waitForState(taskId, ["stored", "failed"])).state).toBe("stored");
+  });
+
+  it("a verified callback for an unknown task creates it; one for a stored task changes nothing", async () => {
+    const taskId = uniqueTaskId();
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    expect(await getTask(taskId)).toBeNull();
+    serveWav(url, makeWav());
+    await sendCallback(successBody(taskId, url));
+    const stored = await waitForState(taskId, ["stored"]);
+
+    const again = await sendCallback(successBody(taskId, "https://cdn.example.com/other.wav"));
+    expect(again.status).toBe(200);
+    const fail = await sendCallback({ code: 500, msg: "late failure", data: { task_id: taskId } });
+    expect(fail.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await getTask(taskId)).toEqual(stored);
+    expect(requestsTo("https://cdn.example.com/other.wav")).toHaveLength(0);
+  });
+
+  it("20 concurrent duplicate callbacks lead to one fetch and one object", async () => {
+    const taskId = uniqueTaskId();
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const wav = makeWav({ seconds: 2 });
+    serveWav(url, wav);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => sendCallback(successBody(taskId, url))));
+    expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
+    const task = await waitForState(taskId, ["stored", "failed"]);
+    expect(task.state).toBe("stored");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(requestsTo(url)).toHaveLength(1);
+    const listed = await env.BUCKET.list({ prefix: `wav/${taskId}` });
+    expect(listed.objects.map((o) => o.key)).toEqual([`wav/${taskId}.wav`]);
+  });
+});
+
+describe("POST /callbacks/wav: provider failures", () => {
+  for (const [code, msg] of [
+    [400, "unsupported source audio"],
+    [451, "source download failed"],
+    [500, "conversion failed"],
+    [501, "conversion failed (501)"],
+  ] as const) {
+    it(`code ${code} ends failed with the provider's code and msg`, async () => {
+      const taskId = uniqueTaskId();
+      const res = await sendCallback({ code, msg, data: { task_id: taskId, audioWavUrl: null } });
+      expect(res.status).toBe(200);
+      const task = await getTask(taskId);
+      expect(task?.state).toBe("failed");
+      expect(task?.error).toEqual({ code: String(code), message: msg });
+      expect(task?.wav).toBeNull();
+      expect(await env.BUCKET.head(`wav/${taskId}.wav`)).toBeNull();
+    });
+  }
+});
+
+describe("POST /callbacks/wav: refused", () => {
+  async function expectNothingCreated(taskId: string) {
+    expect(await getTask(taskId)).toBeNull();
+  }
+
+  it("a bad signature is 401 and creates nothing", async () => {
+    const taskId = uniqueTaskId();
+    const res = await sendCallback(successBody(taskId, "https://cdn.example.com/x.wav"), { key: "wrong-key" });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: { code: "invalid_signature", message: expect.any(String) } });
+    await expectNothingCreated(taskId);
+  });
+
+  it("a signature for another task id is 401", async () => {
+    const taskId = uniqueTaskId();
+    const res = await sendCallback(successBody(taskId, "https://cdn.example.com/x.wav"), { taskId: "someone-else" });
+    expect(res.status).toBe(401);
+    await expectNothingCreated(taskId);
+  });
+
+  it("a stale timestamp is 401 and creates nothing", async () => {
+    const taskId = uniqueTaskId();
+    const old = Math.floor(Date.now() / 1000) - 301;
+    const res = await sendCallback(successBody(taskId, "https://cdn.example.com/x.wav"), { timestamp: old });
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.code).toBe("stale_timestamp");
+    await expectNothingCreated(taskId);
+  });
+
+  it("missing signature headers are 401", async () => {
+    const taskId = uniqueTaskId();
+    const res = await call("/callbacks/wav", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(successBody(taskId, "https://cdn.example.com/x.wav")),
+    });
+    expect(res.status).toBe(401);
+    expect((await res.json()).error.code).toBe("missing_signature");
+    await expectNothingCreated(taskId);
+  });
+
+  it("malformed JSON is 400", async () => {
+    const res = await sendCallback('{"code": 200, "data": {', { taskId: "x" });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.code).toBe("malformed_json");
+  });
+
+  it("a body without data.task_id is 400", async () => {
+    const res = await sendCallback({ code: 200, msg: "success", data: { audioWavUrl: "https://cdn.example.com/x.wav" } });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.error.code).toBe("invalid_callback");
+    expect(body.error.message).toContain("task_id");
+  });
+
+  it("a body that is not JSON by its content type is 415", async () => {
+    const taskId = uniqueTaskId();
+    const res = await sendCallback(JSON.stringify(successBody(taskId, "https://cdn.example.com/x.wav")), {
+      headers: { "content-type": "text/plain" },
+    });
+    expect(res.status).toBe(415);
+    expect((await res.json()).error.code).toBe("unsupported_media_type");
+    await expectNothingCreated(taskId);
+  });
+
+  it("a body over 64 KiB is 413", async () => {
+    const taskId = uniqueTaskId();
+    const body = { ...successBody(taskId, "https://cdn.example.com/x.wav"), padding: "x".repeat(64 * 1024) };
+    const res = await sendCallback(body);
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe("payload_too_large");
+    await expectNothingCreated(taskId);
+  });
+
+  it("a chunked body over 64 KiB is 413 too (counted while reading)", async () => {
+    const taskId = uniqueTaskId();
+    const text = JSON.stringify({ ...successBody(taskId, "https://cdn.example.com/x.wav"), padding: "x".repeat(70 * 1024) });
+    const bytes = new TextEncoder().encode(text);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 8192) controller.enqueue(bytes.slice(i, i + 8192));
+        controller.close();
+      },
+    });
+    const res = await sendCallback(stream, { taskId });
+    expect(res.status).toBe(413);
+    await expectNothingCreated(taskId);
+  });
+});
+
+describe("/api/* needs the bearer token", () => {
+  for (const [method, path] of [
+    ["GET", "/api/tasks/abc"],
+    ["GET", "/api/tasks/abc/wav"],
+    ["HEAD", "/api/tasks/abc/wav"],
+    ["GET", "/api/tasks"],
+    ["PUT", "/api/tasks/abc"],
+    ["POST", "/api/tasks"],
+    ["GET", "/api/tasks/abc/link"],
+  ] as const) {
+    it(`${method} ${path} without a token is 401`, async () => {
+      const res = await call(path, { method });
+      expect(res.status).toBe(401);
+      if (method !== "HEAD") expect((await res.json()).error.code).toBe("unauthorized");
+    });
+  }
+
+  it("a wrong token is 401", async () => {
+    const res = await call("/api/tasks/abc", { headers: { authorization: "Bearer nope" } });
+    expect(res.status).toBe(401);
+  });
+
+  it("the right token opens it", async () => {
+    const res = await api("/api/tasks/never-registered");
+    expect(res.status).toBe(404);
+    expect((await res.json()).error.code).toBe("not_found");
+  });
+});
