@@ -21,9 +21,7 @@ export async function serveWav(bucket: R2Bucket, taskId: string, request: Reques
     const head = await bucket.head(key);
     if (!head) return notStored(taskId);
     if (request.headers.has("range")) {
-      throw apiError(416, "range_not_satisfiable", `The WAV has ${head.size} bytes.`, {
-        "content-range": `bytes */${head.size}`,
-      });
+      throw unsatisfiable(head.size);
     }
     throw err;
   }
@@ -36,7 +34,13 @@ export async function serveWav(bucket: R2Bucket, taskId: string, request: Reques
   }
 
   const range = resolveRange(object.range, object.size);
-  if (range && request.headers.has("range")) {
+  // A range R2 could not apply comes back as the whole object: answer 200, as HTTP allows.
+  const partial = range !== null && request.headers.has("range") && range.length < object.size;
+  if (range && partial) {
+    if (range.length <= 0) {
+      await object.body.cancel();
+      throw unsatisfiable(object.size);
+    }
     const headers = objectHeaders(object, taskId, range.length);
     headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${object.size}`);
     return new Response(object.body, { status: 206, headers });
@@ -65,6 +69,10 @@ function resolveRange(range: R2Range | undefined, size: number): { offset: numbe
   const offset = "offset" in range && range.offset !== undefined ? range.offset : 0;
   const length = "length" in range && range.length !== undefined ? range.length : size - offset;
   return { offset, length: Math.min(length, size - offset) };
+}
+
+function unsatisfiable(size: number) {
+  return apiError(416, "range_not_satisfiable", `The WAV has ${size} bytes.`, { "content-range": `bytes */${size}` });
 }
 
 function matchesIfNoneMatch(header: string | null, etag: string): boolean {

@@ -35,3 +35,10 @@ export async function sha256Hex(bytes: Uint8Array | ArrayBuffer): Promise<string
   const digest = await crypto.subtle.digest("SHA-256", bytes);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** A WAV host's answer: the bytes with the Content-Length a real server sends. */
+export function wavResponse(bytes: Uint8Array, headers: Record<string, string> = {}): Response {
+  return new Response(bytes, {
+    headers: { "content-type": "audio/wav", "content-length": String(bytes.byteLength), ...headers },
+  });
+}

@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { requestsTo, route } from "../../helpers/fake-net";
-import { makeWav, sha256Hex } from "../../helpers/wav";
+import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
 import { api, call, getTask, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
 
 function serveWav(url: string, bytes: Uint8Array) {
-  route("GET", url, () => new Response(bytes, { headers: { "content-type": "audio/wav" } }));
+  route("GET", url, () => wavResponse(bytes));
 }
 
 describe("POST /callbacks/wav: success", () => {
@@ -32,6 +32,8 @@ describe("POST /callbacks/wav: success", () => {
       expect(new Uint8Array(await object!.arrayBuffer())).toEqual(wav);
       expect(object!.httpMetadata?.contentType).toBe("audio/wav");
       expect(object!.customMetadata).toEqual({ taskId, sourceUrl: url });
+      // A declared length goes through one fixed-length put, not a multipart upload.
+      expect(object!.etag).not.toContain("-");
     });
   }
 
@@ -42,7 +44,7 @@ describe("POST /callbacks/wav: success", () => {
     const gate = new Promise<void>((r) => (release = r));
     route("GET", url, async () => {
       await gate;
-      return new Response(makeWav());
+      return wavResponse(makeWav());
     });
     const res = await sendCallback(successBody(taskId, url));
     expect(res.status).toBe(200);
