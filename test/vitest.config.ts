@@ -18,6 +18,11 @@ export default defineConfig({
           PUBLIC_URL: "https://edge.test",
           WAV_SOURCE_HOSTS: "",
           SOURCE_IDLE_TIMEOUT_SECONDS: "1",
+          // Spelled out so a developer's .dev.vars (which the plugin also reads) cannot change them.
+          OVERDUE_AFTER_SECONDS: "300",
+          TASK_MAX_AGE_SECONDS: "86400",
+          MAX_WAV_BYTES: "2147483648",
+          ALLOW_UNVERIFIED_CALLBACKS: "false",
         },
       },
     }),

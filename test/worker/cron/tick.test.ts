@@ -1,0 +1,222 @@
+// The cron path: due tasks found through the index shards, polled through their own objects.
+// Time is moved with fake Date (shared by the Worker's code in this isolate); alarms that the
+// fake clock would put in the future are run with runDurableObjectAlarm.
+import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import worker from "../../../src/index";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { MAX_POLLS_PER_TICK, runTick } from "../../../src/cron/tick";
+import { taskObject } from "../../../src/task/objects";
+import { route, requests } from "../../helpers/fake-net";
+import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
+import { api, getTask, uniqueTaskId } from "../../helpers/worker";
+
+const RECORD_INFO = "https://provider.test/api/v1/wav/record-info";
+const OVERDUE_MS = 300_000;
+
+type Answer = { successFlag: string; url?: string; errorCode?: number | string; errorMessage?: string } | { http: number };
+/** What record-info answers per task id; tasks of other tests stay PENDING. */
+let answers: Map<string, Answer>;
+
+beforeEach(() => {
+  answers = new Map();
+  route("GET", RECORD_INFO, (req) => {
+    const taskId = new URL(req.url).searchParams.get("taskId")!;
+    const a = answers.get(taskId) ?? { successFlag: "PENDING" };
+    if ("http" in a) return new Response("<html>upstream error</html>", { status: a.http });
+    return Response.json({
+      code: 200,
+      msg: "success",
+      data: {
+        taskId,
+        musicId: "m",
+        callbackUrl: "https://edge.test/callbacks/wav",
+        musicIndex: 0,
+        completeTime: null,
+        response: a.url ? { audioWavUrl: a.url } : null,
+        successFlag: a.successFlag,
+        createTime: 0,
+        errorCode: a.errorCode ?? null,
+        errorMessage: a.errorMessage ?? null,
+      },
+    });
+  });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const pollsOf = (taskId: string) =>
+  requests.filter((r) => r.url.startsWith(RECORD_INFO) && new URL(r.url).searchParams.get("taskId") === taskId).length;
+
+async function register(taskId: string) {
+  const res = await api(`/api/tasks/${taskId}`, { method: "PUT" });
+  expect([200, 201]).toContain(res.status);
+}
+
+/** Sets the clock (fake Date) and runs one cron tick at that time. */
+async function tickAt(ms: number) {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(ms);
+  return runTick(env, ms);
+}
+
+describe("cron tick", () => {
+  it("leaves tasks alone until they are overdue", async () => {
+    const t0 = Date.now();
+    const taskId = uniqueTaskId("cron");
+    await register(taskId);
+    await tickAt(t0 + OVERDUE_MS - 5_000);
+    expect(pollsOf(taskId)).toBe(0);
+    await tickAt(t0 + OVERDUE_MS + 1_000);
+    expect(pollsOf(taskId)).toBe(1);
+  });
+
+  it("overdue → SUCCESS → the same transfer as a callback → stored with the right bytes", async () => {
+    const t0 = Date.now();
+    const taskId = uniqueTaskId("cron");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const wav = makeWav({ seconds: 1, seed: 7 });
+    route("GET", url, () => wavResponse(wav));
+    answers.set(taskId, { successFlag: "SUCCESS", url });
+    await register(taskId);
+
+    const report = await tickAt(t0 + OVERDUE_MS + 1_000);
+    expect(report.outcomes.resolved).toBeGreaterThanOrEqual(1);
+    expect((await getTask(taskId))?.state).toBe("downloading");
+    await runDurableObjectAlarm(taskObject(env, taskId));
+    const task = await getTask(taskId);
+    expect(task?.state).toBe("stored");
+    expect(task?.wav?.sha256).toBe(await sha256Hex(wav));
+    const object = await env.BUCKET.get(`wav/${taskId}.wav`);
+    expect(new Uint8Array(await object!.arrayBuffer())).toEqual(wav);
+  });
+
+  for (const flag of ["CREATE_TASK_FAILED", "GENERATE_WAV_FAILED", "CALLBACK_EXCEPTION"]) {
+    it(`overdue → ${flag} → failed with the provider's errorCode and errorMessage`, async () => {
+      const t0 = Date.now();
+      const taskId = uniqueTaskId("cron");
+      answers.set(taskId, { successFlag: flag, errorCode: 531, errorMessage: `${flag.toLowerCase()} for the test` });
+      await register(taskId);
+      await tickAt(t0 + OVERDUE_MS + 1_000);
+      const task = await getTask(taskId);
+      expect(task?.state).toBe("failed");
+      expect(task?.error).toEqual({ code: "531", message: `${flag.toLowerCase()} for the test` });
+    });
+  }
+
+  it("PENDING: no second poll within 30 s, then backoff 30 s, 1 min, 2 min", async () => {
+    const t0 = Date.now();
+    const taskId = uniqueTaskId("cron");
+    await register(taskId);
+    const first = t0 + OVERDUE_MS + 1_000;
+    await tickAt(first);
+    expect(pollsOf(taskId)).toBe(1);
+    await tickAt(first + 10_000);
+    await tickAt(first + 29_000);
+    expect(pollsOf(taskId)).toBe(1); // never twice within 30 s
+    await tickAt(first + 30_000);
+    expect(pollsOf(taskId)).toBe(2);
+    await tickAt(first + 30_000 + 59_000);
+    expect(pollsOf(taskId)).toBe(2); // now waits 1 min
+    await tickAt(first + 30_000 + 60_000);
+    expect(pollsOf(taskId)).toBe(3);
+    await tickAt(first + 90_000 + 119_000);
+    expect(pollsOf(taskId)).toBe(3); // then 2 min
+    await tickAt(first + 90_000 + 120_000);
+    expect(pollsOf(taskId)).toBe(4);
+    expect((await getTask(taskId))?.state).toBe("pending");
+  });
+
+  it("gives up on a task still pending after TASK_MAX_AGE_SECONDS", async () => {
+    const t0 = Date.now();
+    const taskId = uniqueTaskId("cron");
+    await register(taskId);
+    await tickAt(t0 + OVERDUE_MS + 1_000);
+    expect((await getTask(taskId))?.state).toBe("pending");
+    await tickAt(t0 + 86_400_000 + 1_000);
+    const task = await getTask(taskId);
+    expect(task?.state).toBe("failed");
+    expect(task?.error?.code).toBe("expired");
+    expect(task?.error?.message).toContain("86400 s");
+    // A failed task is no longer due: later ticks leave it alone.
+    const polls = pollsOf(taskId);
+    await tickAt(t0 + 86_400_000 + 3_600_000);
+    expect(pollsOf(taskId)).toBe(polls);
+  });
+
+  it("stops polling for the tick when the provider answers 5xx", async () => {
+    const t0 = Date.now();
+    const ids = Array.from({ length: 12 }, () => uniqueTaskId("trouble"));
+    for (const id of ids) {
+      answers.set(id, { http: 503 });
+      await register(id);
+    }
+    // Every other task (from earlier tests) is in trouble too.
+    route("GET", RECORD_INFO, () => new Response("maintenance", { status: 503 }));
+    const report = await tickAt(t0 + OVERDUE_MS + 1_000);
+    expect(report.stoppedForTrouble).toBe(true);
+    const calls = requests.filter((r) => r.url.startsWith(RECORD_INFO)).length;
+    // One shard's concurrent polls at most, not one per due task.
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThanOrEqual(4);
+    expect(calls).toBeLessThan(ids.length);
+    for (const id of ids) expect((await getTask(id))?.state).toBe("pending");
+  });
+
+  it("provider code 455 (maintenance) in a 200 answer also stops the tick", async () => {
+    const t0 = Date.now();
+    const ids = Array.from({ length: 8 }, () => uniqueTaskId("maint"));
+    for (const id of ids) await register(id);
+    route("GET", RECORD_INFO, () => Response.json({ code: 455, msg: "maintenance" }));
+    const report = await tickAt(t0 + OVERDUE_MS + 1_000);
+    expect(report.stoppedForTrouble).toBe(true);
+    expect(requests.filter((r) => r.url.startsWith(RECORD_INFO)).length).toBeLessThanOrEqual(4);
+  });
+
+  it("garbage from the provider leaves the task pending and polled again later", async () => {
+    const t0 = Date.now();
+    const taskId = uniqueTaskId("garbage");
+    await register(taskId);
+    route("GET", RECORD_INFO, () => new Response("{not json", { status: 200 }));
+    await tickAt(t0 + OVERDUE_MS + 1_000);
+    expect((await getTask(taskId))?.state).toBe("pending");
+    expect(pollsOf(taskId)).toBe(1);
+  });
+
+  it("with thousands of tracked tasks, polls only the due ones", async () => {
+    const t0 = Date.now();
+    const due = Array.from({ length: 60 }, () => uniqueTaskId("due"));
+    const notDue = Array.from({ length: 2000 }, () => uniqueTaskId("later"));
+    const registerAll = async (ids: string[]) => {
+      for (let i = 0; i < ids.length; i += 50) await Promise.all(ids.slice(i, i + 50).map(register));
+    };
+    await registerAll(due);
+    // The rest is registered 4 minutes later, so at the tick it is not yet overdue.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(t0 + 240_000);
+    await registerAll(notDue);
+    const report = await tickAt(t0 + OVERDUE_MS + 1_000);
+
+    for (const id of due) expect(pollsOf(id)).toBe(1);
+    const polledLater = notDue.filter((id) => pollsOf(id) > 0);
+    expect(polledLater).toEqual([]);
+    expect(report.providerCalls).toBeGreaterThanOrEqual(due.length);
+    expect(report.providerCalls).toBeLessThan(due.length + 40); // plus stragglers of earlier tests
+    expect(MAX_POLLS_PER_TICK).toBeGreaterThan(due.length);
+  }, 120_000);
+
+  it("runs through the Worker's scheduled handler", async () => {
+    const t0 = Date.now();
+    const taskId = uniqueTaskId("sched");
+    answers.set(taskId, { successFlag: "GENERATE_WAV_FAILED", errorCode: 500, errorMessage: "conversion failed" });
+    await register(taskId);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(t0 + OVERDUE_MS + 1_000);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: t0 + OVERDUE_MS + 1_000, cron: "* * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await getTask(taskId))?.state).toBe("failed");
+  });
+});
