@@ -87,7 +87,7 @@ export class WavBlocks {
   }
 
   private async read(min: number): Promise<ReadableStreamReadResult<Uint8Array>> {
-    let timer: number | null = null;
+    let timer: ReturnType<typeof setTimeout> | null = null;
     const stalled = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () =>

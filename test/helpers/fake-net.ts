@@ -13,8 +13,15 @@ interface Route {
 }
 
 const routes: Route[] = [];
-export const requests: Request[] = [];
-const realFetch = globalThis.fetch;
+
+/** What a faked request carried (bodies read up front: a Request cannot cross objects). */
+export interface SeenRequest {
+  method: string;
+  url: string;
+  headers: Headers;
+  body: string | null;
+}
+export const requests: SeenRequest[] = [];
 
 /** Answers `method url` (exact, query string ignored unless given) with `handler`. */
 export function route(method: string, url: string, handler: Handler): void {
@@ -22,7 +29,7 @@ export function route(method: string, url: string, handler: Handler): void {
 }
 
 /** The requests made to a URL (query string ignored unless given). */
-export function requestsTo(url: string): Request[] {
+export function requestsTo(url: string): SeenRequest[] {
   return requests.filter((r) => matches(url, r.url));
 }
 
@@ -31,15 +38,12 @@ function matches(pattern: string, actual: string): boolean {
 }
 
 globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
-  const req = new Request(input, init);
-  // Requests to the Worker itself and to workerd internals are not ours to fake.
-  const r = routes.find((x) => (x.method === req.method || x.method === "*") && matches(x.url, req.url));
-  if (!r) {
-    requests.push(req.clone());
-    throw new TypeError(`fake-net: no route for ${req.method} ${req.url}`);
-  }
-  requests.push(req.clone());
-  return r.handler(req);
+  const original = new Request(input, init);
+  const body = original.method === "GET" || original.method === "HEAD" ? null : await original.text();
+  requests.push({ method: original.method, url: original.url, headers: new Headers(original.headers), body });
+  const r = routes.find((x) => (x.method === original.method || x.method === "*") && matches(x.url, original.url));
+  if (!r) throw new TypeError(`fake-net: no route for ${original.method} ${original.url}`);
+  return r.handler(new Request(original.url, { method: original.method, headers: original.headers, body }));
 };
 
 afterEach(() => {
@@ -47,4 +51,3 @@ afterEach(() => {
   requests.length = 0;
 });
 
-export { realFetch };

@@ -8,6 +8,12 @@ export const ORIGIN = "https://edge.test";
 export const API_TOKEN = "test-api-token";
 export const HMAC_KEY = "test-hmac-key";
 
+/** A response's JSON body, loosely typed for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function jsonOf(res: Response): Promise<any> {
+  return res.json();
+}
+
 export function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(`${ORIGIN}${path}`, init));
 }
@@ -51,7 +57,7 @@ export async function getTask(taskId: string): Promise<TaskView | null> {
   const res = await api(`/api/tasks/${taskId}`);
   if (res.status === 404) return null;
   expect(res.status).toBe(200);
-  return res.json();
+  return jsonOf(res);
 }
 
 /** Waits until the task reaches one of `states` (the alarm does the work in the background). */

@@ -1,7 +1,7 @@
 // The cron path: due tasks found through the index shards, polled through their own objects.
 // Time is moved with fake Date (shared by the Worker's code in this isolate); alarms that the
 // fake clock would put in the future are run with runDurableObjectAlarm.
-import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import { createScheduledController, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../../src/index";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -214,9 +214,7 @@ describe("cron tick", () => {
     await register(taskId);
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(t0 + OVERDUE_MS + 1_000);
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ scheduledTime: t0 + OVERDUE_MS + 1_000, cron: "* * * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
+    await worker.scheduled(createScheduledController({ scheduledTime: t0 + OVERDUE_MS + 1_000, cron: "* * * * *" }), env);
     expect((await getTask(taskId))?.state).toBe("failed");
   });
 });

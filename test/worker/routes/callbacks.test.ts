@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
-import { api, call, getTask, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
+import { api, call, getTask, sendCallback, successBody, uniqueTaskId, waitForState, jsonOf } from "../../helpers/worker";
 
 function serveWav(url: string, bytes: Uint8Array) {
   route("GET", url, () => wavResponse(bytes));
@@ -18,7 +18,7 @@ describe("POST /callbacks/wav: success", () => {
 
       const res = await sendCallback(successBody(taskId, url, spelling));
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ code: 200, msg: "success" });
+      expect(await jsonOf(res)).toEqual({ code: 200, msg: "success" });
 
       const task = await waitForState(taskId, ["stored", "failed"]);
       expect(task.state).toBe("stored");
@@ -116,7 +116,7 @@ describe("POST /callbacks/wav: refused", () => {
     const taskId = uniqueTaskId();
     const res = await sendCallback(successBody(taskId, "https://cdn.example.com/x.wav"), { key: "wrong-key" });
     expect(res.status).toBe(401);
-    expect(await res.json()).toEqual({ error: { code: "invalid_signature", message: expect.any(String) } });
+    expect(await jsonOf(res)).toEqual({ error: { code: "invalid_signature", message: expect.any(String) } });
     await expectNothingCreated(taskId);
   });
 
@@ -132,7 +132,7 @@ describe("POST /callbacks/wav: refused", () => {
     const old = Math.floor(Date.now() / 1000) - 301;
     const res = await sendCallback(successBody(taskId, "https://cdn.example.com/x.wav"), { timestamp: old });
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe("stale_timestamp");
+    expect((await jsonOf(res)).error.code).toBe("stale_timestamp");
     await expectNothingCreated(taskId);
   });
 
@@ -144,20 +144,20 @@ describe("POST /callbacks/wav: refused", () => {
       body: JSON.stringify(successBody(taskId, "https://cdn.example.com/x.wav")),
     });
     expect(res.status).toBe(401);
-    expect((await res.json()).error.code).toBe("missing_signature");
+    expect((await jsonOf(res)).error.code).toBe("missing_signature");
     await expectNothingCreated(taskId);
   });
 
   it("malformed JSON is 400", async () => {
     const res = await sendCallback('{"code": 200, "data": {', { taskId: "x" });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe("malformed_json");
+    expect((await jsonOf(res)).error.code).toBe("malformed_json");
   });
 
   it("a body without data.task_id is 400", async () => {
     const res = await sendCallback({ code: 200, msg: "success", data: { audioWavUrl: "https://cdn.example.com/x.wav" } });
     expect(res.status).toBe(400);
-    const body = await res.json();
+    const body = await jsonOf(res);
     expect(body.error.code).toBe("invalid_callback");
     expect(body.error.message).toContain("task_id");
   });
@@ -168,7 +168,7 @@ describe("POST /callbacks/wav: refused", () => {
       headers: { "content-type": "text/plain" },
     });
     expect(res.status).toBe(415);
-    expect((await res.json()).error.code).toBe("unsupported_media_type");
+    expect((await jsonOf(res)).error.code).toBe("unsupported_media_type");
     await expectNothingCreated(taskId);
   });
 
@@ -177,7 +177,7 @@ describe("POST /callbacks/wav: refused", () => {
     const body = { ...successBody(taskId, "https://cdn.example.com/x.wav"), padding: "x".repeat(64 * 1024) };
     const res = await sendCallback(body);
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe("payload_too_large");
+    expect((await jsonOf(res)).error.code).toBe("payload_too_large");
     await expectNothingCreated(taskId);
   });
 
@@ -210,7 +210,7 @@ describe("/api/* needs the bearer token", () => {
     it(`${method} ${path} without a token is 401`, async () => {
       const res = await call(path, { method });
       expect(res.status).toBe(401);
-      if (method !== "HEAD") expect((await res.json()).error.code).toBe("unauthorized");
+      if (method !== "HEAD") expect((await jsonOf(res)).error.code).toBe("unauthorized");
     });
   }
 
@@ -222,6 +222,6 @@ describe("/api/* needs the bearer token", () => {
   it("the right token opens it", async () => {
     const res = await api("/api/tasks/never-registered");
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe("not_found");
+    expect((await jsonOf(res)).error.code).toBe("not_found");
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { route } from "../../helpers/fake-net";
 import { makeWav, wavResponse } from "../../helpers/wav";
-import { api, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
+import { api, sendCallback, successBody, uniqueTaskId, waitForState, jsonOf } from "../../helpers/worker";
 
 async function storedTask(wav = makeWav({ seconds: 1 })) {
   const taskId = uniqueTaskId("dl");
@@ -73,7 +73,7 @@ describe("GET/HEAD /api/tasks/:taskId/wav", () => {
   it("404 with a JSON error while nothing is stored", async () => {
     const res = await api(`/api/tasks/${uniqueTaskId()}/wav`);
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe("not_stored");
+    expect((await jsonOf(res)).error.code).toBe("not_stored");
   });
 
   it("a range beyond the end is not served as a partial body", async () => {
