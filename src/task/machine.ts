@@ -62,6 +62,8 @@ export type TaskEvent =
   | { type: "transferStarted" }
   | { type: "transferSucceeded"; wav: WavInfo }
   | { type: "transferFailed"; error: TaskError; retryable: boolean }
+  /** An attempt was recorded but never finished (the isolate died): try again at once. */
+  | { type: "transferInterrupted" }
   | { type: "pollPending" }
   | { type: "expired" };
 
@@ -147,6 +149,15 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
         return { ...t, state: "failed", error, attemptStartedAt: null, dueAt: null };
       }
       return { ...t, error: e.error, attemptStartedAt: null, dueAt: now + transferRetryDelayMs(t.attempts) };
+    }
+
+    case "transferInterrupted": {
+      if (t.state !== "downloading" || t.attemptStartedAt === null) return t;
+      const error = { code: "interrupted", message: `transfer attempt ${t.attempts} was interrupted` };
+      if (t.attempts >= MAX_TRANSFER_ATTEMPTS) {
+        return { ...t, state: "failed", error: { ...error, message: `${error.message} (gave up after ${t.attempts} attempts)` }, attemptStartedAt: null, dueAt: null };
+      }
+      return { ...t, error, attemptStartedAt: null, dueAt: now };
     }
 
     case "pollPending":

@@ -124,11 +124,7 @@ export class TaskObject extends DurableObject<Env> {
 
     if (task.state === "downloading" && !this.transferring && task.attemptStartedAt !== null) {
       // An attempt was recorded but this instance is not running it: the isolate died mid-way.
-      task = this.update(taskId, {
-        type: "transferFailed",
-        error: { code: "interrupted", message: "the previous transfer attempt was interrupted" },
-        retryable: true,
-      }).task!;
+      task = this.update(taskId, { type: "transferInterrupted" }).task!;
     }
     if (task.state === "downloading" && !this.transferring && task.dueAt !== null && task.dueAt <= Date.now()) {
       await this.runTransfer(task);

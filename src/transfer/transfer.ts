@@ -10,6 +10,7 @@ import { openSource, redact } from "./source";
 
 /** R2 needs equal parts of at least 5 MiB (the last may be smaller). */
 export const PART_BYTES = 8 << 20;
+const MAX_METADATA_URL = 1024;
 
 export interface TransferInput {
   taskId: string;
@@ -40,7 +41,8 @@ export async function transferWav(input: TransferInput): Promise<TransferOutcome
     const options: R2PutOptions & R2MultipartOptions = {
       httpMetadata: { contentType: WAV_CONTENT_TYPE },
       // The URL as given (not a redirect target), minus any signed query string.
-      customMetadata: { taskId: input.taskId, sourceUrl: redact(input.sourceUrl) },
+      // R2 allows 2 KiB of custom metadata in all; a very long URL is cut to fit.
+      customMetadata: { taskId: input.taskId, sourceUrl: redact(input.sourceUrl).slice(0, MAX_METADATA_URL) },
     };
     const size =
       source.length !== null
@@ -69,6 +71,8 @@ async function putFixedLength(
   const { readable, writable } = new FixedLengthStream(length);
   const writer = writable.getWriter();
   const put = bucket.put(key, readable, options);
+  // If R2 gives up first, nobody reads the stream any more: fail the pending write with R2's error.
+  put.catch((err: unknown) => writer.abort(err).catch(() => {}));
   try {
     for (; block !== null; block = await blocks.next()) await writer.write(block);
     await writer.close();

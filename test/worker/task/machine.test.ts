@@ -54,6 +54,18 @@ describe("task state machine", () => {
     expect(u).toMatchObject({ state: "failed", error: { code: "not_a_wav", message: "html" } });
   });
 
+  it("an interrupted attempt is retried at once and counts toward the limit", () => {
+    let t = run([[{ type: "wavUrl", url: "u" }, T0], [{ type: "transferStarted" }, T0]])!;
+    t = apply(t, "a", { type: "transferInterrupted" }, T0 + 7, limits)!;
+    expect(t).toMatchObject({ state: "downloading", attempts: 1, attemptStartedAt: null, dueAt: T0 + 7, error: { code: "interrupted" } });
+    expect(apply(t, "a", { type: "transferInterrupted" }, T0 + 8, limits)).toBe(t); // no attempt running: nothing to do
+    for (let i = 2; i <= MAX_TRANSFER_ATTEMPTS; i++) {
+      t = apply(t, "a", { type: "transferStarted" }, T0 + i, limits)!;
+      t = apply(t, "a", { type: "transferInterrupted" }, T0 + i, limits)!;
+    }
+    expect(t).toMatchObject({ state: "failed", error: { code: "interrupted" } });
+  });
+
   it("stored is final: nothing changes it", () => {
     const t = run([[{ type: "wavUrl", url: "u" }, T0], [{ type: "transferStarted" }, T0], [{ type: "transferSucceeded", wav }, T0]])!;
     for (const e of [

@@ -1,0 +1,245 @@
+// Faults on the way from the source to R2. In every case: no wrong object under
+// wav/<taskId>.wav, and the task ends stored or failed with a reason.
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { taskObject } from "../../../src/task/objects";
+import { transferWav } from "../../../src/transfer/transfer";
+import { requestsTo, route } from "../../helpers/fake-net";
+import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
+import { getTask, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const MAX_WAV_BYTES = 32 * 1024 * 1024; // test/vitest.config.ts
+
+async function retryNow(taskId: string, afterMs = 31_000) {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(Date.now() + afterMs);
+  await runDurableObjectAlarm(taskObject(env, taskId));
+  vi.useRealTimers();
+}
+
+async function settled(taskId: string, code: string) {
+  await expect.poll(async () => (await getTask(taskId))?.error?.code, { timeout: 10_000 }).toBe(code);
+  return (await getTask(taskId))!;
+}
+
+/** A lazily generated body: `total` bytes after a WAV header, never held whole. */
+function generated(total: number, opts: { stallAfter?: number } = {}): ReadableStream<Uint8Array> {
+  const header = makeWav({ bytes: 44 });
+  let sent = 0;
+  return new ReadableStream({
+    async pull(c) {
+      if (opts.stallAfter !== undefined && sent >= opts.stallAfter) {
+        await new Promise(() => {}); // never sends another byte
+      }
+      if (sent >= total) return c.close();
+      const chunk = sent === 0 ? header : new Uint8Array(Math.min(1 << 20, total - sent));
+      sent += chunk.length;
+      c.enqueue(chunk);
+    },
+  });
+}
+
+describe("source faults", () => {
+  it("5xx from the source is retried with backoff, then stored", async () => {
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const wav = makeWav({ seconds: 1 });
+    let n = 0;
+    route("GET", url, () => (++n === 1 ? new Response("busy", { status: 503 }) : wavResponse(wav)));
+    await sendCallback(successBody(taskId, url));
+    const retrying = await settled(taskId, "source_http_error");
+    expect(retrying.state).toBe("downloading");
+    expect(retrying.error?.message).toContain("503");
+    await retryNow(taskId);
+    const task = await waitForState(taskId, ["stored", "failed"]);
+    expect(task).toMatchObject({ state: "stored", attempts: 2, error: null });
+  });
+
+  it("a 403 from the source fails at once", async () => {
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    route("GET", url, () => new Response("expired link", { status: 403 }));
+    await sendCallback(successBody(taskId, url));
+    const task = await waitForState(taskId, ["failed", "stored"]);
+    expect(task.error).toEqual({ code: "source_http_error", message: "source answered HTTP 403" });
+    expect(requestsTo(url)).toHaveLength(1);
+  });
+
+  it("a source that stalls is abandoned after the idle timeout and retried", async () => {
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const wav = makeWav({ seconds: 1 });
+    let n = 0;
+    route("GET", url, () =>
+      ++n === 1 ? new Response(generated(4 << 20, { stallAfter: 1 << 20 }), { headers: { "content-length": String((4 << 20) + 44) } }) : wavResponse(wav),
+    );
+    await sendCallback(successBody(taskId, url));
+    const stalled = await settled(taskId, "source_stalled");
+    expect(stalled.state).toBe("downloading");
+    expect(await env.BUCKET.head(`wav/${taskId}.wav`)).toBeNull();
+    await retryNow(taskId);
+    expect((await waitForState(taskId, ["stored", "failed"])).wav?.sha256).toBe(await sha256Hex(wav));
+  });
+
+  it("bytes that change between attempts: the object holds exactly the attempt that completed", async () => {
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const first = makeWav({ seconds: 2, seed: 1 });
+    const second = makeWav({ seconds: 2, seed: 9 });
+    let n = 0;
+    route("GET", url, () => {
+      if (++n === 1) {
+        const half = first.slice(0, first.length / 2);
+        return new Response(new Blob([half]).stream(), { headers: { "content-length": String(first.length) } });
+      }
+      return wavResponse(second);
+    });
+    await sendCallback(successBody(taskId, url));
+    await settled(taskId, "truncated");
+    await retryNow(taskId);
+    const task = await waitForState(taskId, ["stored", "failed"]);
+    expect(task.wav?.sha256).toBe(await sha256Hex(second));
+    const object = await env.BUCKET.get(`wav/${taskId}.wav`);
+    expect(await sha256Hex(await object!.arrayBuffer())).toBe(await sha256Hex(second));
+  });
+
+  it("a chunked body past MAX_WAV_BYTES is cut off while streaming and fails the task", async () => {
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    route("GET", url, () => new Response(generated(MAX_WAV_BYTES + (2 << 20))));
+    await sendCallback(successBody(taskId, url));
+    const task = await waitForState(taskId, ["failed", "stored"], 30_000);
+    expect(task.error?.code).toBe("too_large");
+    expect(await env.BUCKET.head(`wav/${taskId}.wav`)).toBeNull();
+  });
+
+  it("a declared length past MAX_WAV_BYTES fails before any byte is read", async () => {
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    route("GET", url, () => new Response(generated(10), { headers: { "content-length": String(3 * 1024 ** 3) } }));
+    await sendCallback(successBody(taskId, url));
+    const task = await waitForState(taskId, ["failed", "stored"]);
+    expect(task.error?.code).toBe("too_large");
+    expect(task.error?.message).toContain("3221225472");
+  });
+
+  it("a JSON error page served with 200 is not a WAV", async () => {
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    route("GET", url, () => Response.json({ code: 404, msg: "file not found" }));
+    await sendCallback(successBody(taskId, url));
+    const task = await waitForState(taskId, ["failed", "stored"]);
+    expect(task.error?.code).toBe("not_a_wav");
+  });
+
+  it("an isolate killed mid-transfer: the next alarm finds the orphaned attempt and resumes", async () => {
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const wav = makeWav({ seconds: 1 });
+    let n = 0;
+    route("GET", url, () => (++n === 1 ? new Response("busy", { status: 503 }) : wavResponse(wav)));
+    await sendCallback(successBody(taskId, url));
+    await settled(taskId, "source_http_error");
+    const stub = taskObject(env, taskId);
+    // What a killed isolate leaves behind: an attempt recorded as started that no instance runs.
+    // (The runtime cannot be killed from inside a test, so the row is written as it would be.)
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE task SET attempts = attempts + 1, attempt_started_at = ?, version = version + 1", Date.now());
+    });
+    await evictDurableObject(stub); // a fresh instance, as after the crash
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const task = await waitForState(taskId, ["stored", "failed"]);
+    expect(task).toMatchObject({ state: "stored", attempts: 3 });
+    expect(task.wav?.sha256).toBe(await sha256Hex(wav));
+  });
+});
+
+describe("refused sources (SSRF)", () => {
+  for (const bad of [
+    "http://cdn.example.com/x.wav",
+    "https://127.0.0.1/x.wav",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://10.0.0.8/x.wav",
+    "https://[::1]/x.wav",
+    "https://localhost:8443/x.wav",
+  ]) {
+    it(`${bad} fails the task and no request leaves`, async () => {
+      const taskId = uniqueTaskId("ssrf");
+      await sendCallback(successBody(taskId, bad));
+      const task = await waitForState(taskId, ["failed", "stored"]);
+      expect(task.error?.code).toBe("source_refused");
+      expect(requestsTo(bad)).toHaveLength(0);
+    });
+  }
+
+  it("a redirect into a forbidden range is refused before it is followed", async () => {
+    const taskId = uniqueTaskId("ssrf");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    route("GET", url, () => new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest/meta-data/" } }));
+    await sendCallback(successBody(taskId, url));
+    const task = await waitForState(taskId, ["failed", "stored"]);
+    expect(task.error?.code).toBe("source_refused");
+    expect(task.error?.message).toContain("169.254.169.254");
+    expect(requestsTo("http://169.254.169.254/latest/meta-data/")).toHaveLength(0);
+  });
+
+  it("follows up to 3 redirects, checking each hop, and refuses a 4th", async () => {
+    const ok = uniqueTaskId("redir");
+    const wav = makeWav();
+    for (let i = 0; i < 3; i++) {
+      route("GET", `https://hop${i}.example.com/${ok}.wav`, () => new Response(null, { status: 301, headers: { location: `https://hop${i + 1}.example.com/${ok}.wav` } }));
+    }
+    route("GET", `https://hop3.example.com/${ok}.wav`, () => wavResponse(wav));
+    await sendCallback(successBody(ok, `https://hop0.example.com/${ok}.wav`));
+    const stored = await waitForState(ok, ["stored", "failed"]);
+    expect(stored.state).toBe("stored");
+    // The object's metadata names the URL the provider gave, not the last hop.
+    expect((await env.BUCKET.head(`wav/${ok}.wav`))?.customMetadata?.sourceUrl).toBe(`https://hop0.example.com/${ok}.wav`);
+
+    const tooMany = uniqueTaskId("redir");
+    for (let i = 0; i < 4; i++) {
+      route("GET", `https://hop${i}.example.com/${tooMany}.wav`, () => new Response(null, { status: 302, headers: { location: `https://hop${i + 1}.example.com/${tooMany}.wav` } }));
+    }
+    await sendCallback(successBody(tooMany, `https://hop0.example.com/${tooMany}.wav`));
+    const failed = await waitForState(tooMany, ["failed", "stored"]);
+    expect(failed.error?.code).toBe("too_many_redirects");
+    expect(requestsTo(`https://hop4.example.com/${tooMany}.wav`)).toHaveLength(0);
+  });
+});
+
+describe("storage faults", () => {
+  // Fault injection over the real binding: every call goes to R2 except the one made to fail.
+  function failing(bucket: R2Bucket, method: "put" | "createMultipartUpload"): R2Bucket {
+    return new Proxy(bucket, {
+      get(target, prop) {
+        if (prop === method) return () => Promise.reject(new Error("We encountered an internal error. Please try again. (10001)"));
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  }
+
+  for (const method of ["put", "createMultipartUpload"] as const) {
+    it(`an R2 ${method} that fails is a retryable storage failure and leaves no object`, async () => {
+      const taskId = uniqueTaskId("r2");
+      const url = `https://cdn.example.com/${taskId}.wav`;
+      const wav = makeWav({ seconds: 1 });
+      route("GET", url, () => (method === "put" ? wavResponse(wav) : new Response(new Blob([wav]).stream())));
+      const outcome = await transferWav({
+        taskId,
+        sourceUrl: url,
+        bucket: failing(env.BUCKET, method),
+        allowlist: [],
+        maxBytes: MAX_WAV_BYTES,
+        idleTimeoutMs: 1000,
+      });
+      expect(outcome).toEqual({ ok: false, retryable: true, error: { code: "storage_failed", message: expect.stringContaining("internal error") } });
+      expect(await env.BUCKET.head(`wav/${taskId}.wav`)).toBeNull();
+    });
+  }
+});
