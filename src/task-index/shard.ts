@@ -4,7 +4,8 @@
 
 import { DurableObject } from "cloudflare:workers";
 import type { TaskState } from "../task/machine";
-import type { PollOutcome, TaskObject } from "../task/object";
+import type { PollOutcome } from "../task/object";
+import { taskObject } from "../task/objects";
 import type { TaskView } from "../task/view";
 import type { IndexEntry } from "./shards";
 
@@ -96,12 +97,11 @@ export class TaskIndexShard extends DurableObject<Env> {
       .map((r) => r.task_id);
 
     const report: ShardTickReport = { due: due.length, polled: 0, providerCalls: 0, outcomes: {}, trouble: false };
-    const tasks = this.env.TASKS as DurableObjectNamespace<TaskObject>;
     let next = 0;
     const worker = async () => {
       while (!report.trouble && next < due.length) {
         const taskId = due[next++]!;
-        const result = await tasks.get(tasks.idFromName(taskId)).poll(taskId);
+        const result = await taskObject(this.env, taskId).poll(taskId);
         report.polled++;
         if (result.providerCalled) report.providerCalls++;
         report.outcomes[result.outcome] = (report.outcomes[result.outcome] ?? 0) + 1;

@@ -32,8 +32,7 @@ export function shardNumberOf(taskId: string): number {
 }
 
 export function indexShard(env: Env, n: number): DurableObjectStub<TaskIndexShard> {
-  const ns = env.TASK_INDEX as DurableObjectNamespace<TaskIndexShard>;
-  return ns.get(ns.idFromName(`shard-${n}`));
+  return env.TASK_INDEX.get(env.TASK_INDEX.idFromName(`shard-${n}`));
 }
 
 export function indexShardFor(env: Env, taskId: string): DurableObjectStub<TaskIndexShard> {
