@@ -1,0 +1,257 @@
+// The demo flow: one task per scenario, submitted through the worker (POST /api/tasks, so the
+// worker calls the simulator's generate endpoint with its own callBackUrl), followed to the end,
+// and checked: final state, sha256 in the task JSON = sha256 of the WAV the simulator served =
+// sha256 of the download, callbacks answered, WAV fetched once. Used by the CLI (./main.ts) and
+// by the e2e tests.
+
+import type { CallbackDelivery, Scenario, ScenarioName, SimEvent, Simulator, SimTask } from "./simulator.ts";
+import { WorkerClient, type TaskJson } from "./worker-client.ts";
+
+export interface DemoOptions {
+  sim: Simulator;
+  worker: WorkerClient;
+  /** One task per entry; default one of each: success, failure, duplicate, late. */
+  scenarios?: Scenario[];
+  /** The worker's OVERDUE_AFTER_SECONDS (how long a late task takes at least). */
+  overdueAfterSeconds: number;
+  /** Download each stored WAV and hash it; default true. */
+  download?: boolean;
+  /** Where the journey is printed, line by line; default nowhere. */
+  log?: (line: string) => void;
+}
+
+export interface DemoResult {
+  scenario: ScenarioName;
+  taskId: string;
+  musicTaskId: string;
+  expected: string;
+  ok: boolean;
+  problems: string[];
+  task: TaskJson | null;
+  /** States as the demo saw them change, in order. */
+  states: string[];
+  servedSha256: string | null;
+  downloadedSha256: string | null;
+  downloadUrl: string | null;
+  signedLink: string | null;
+  callbacks: CallbackDelivery[];
+  wavFetches: number;
+  recordInfoCalls: number;
+  recordInfoPending: number;
+  cronTriggers: number;
+  seconds: number;
+}
+
+export const DEFAULT_SCENARIOS: Scenario[] = [{ kind: "success" }, { kind: "failure" }, { kind: "duplicate" }, { kind: "late" }];
+
+const EXPECTED: Record<ScenarioName, string> = {
+  success: "stored, sha256 matches",
+  failure: "failed with the provider's code",
+  duplicate: "stored once, every copy answered 200",
+  late: "stored through the cron, no callback",
+};
+
+const short = (s: string | null | undefined, n = 12) => (s ? (s.length > n ? `${s.slice(0, n)}…` : s) : "-");
+const bytes = (n: number) => n.toLocaleString("en-US");
+
+export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
+  const { sim, worker } = opts;
+  const log = opts.log ?? (() => {});
+  const scenarios = opts.scenarios ?? DEFAULT_SCENARIOS;
+  const t0 = Date.now();
+  const stamp = t0.toString(36);
+  const at = () => `+${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s`;
+  const byId = new Map<string, { kind: ScenarioName }>();
+  const byWavPath = new Map<string, SimTask>();
+  const quietRuns = new Map<string, number>();
+  const line = (kind: string, taskId: string, text: string) => log(`${at()}  ${kind.padEnd(9)} ${short(taskId)}  ${text}`);
+
+  const unsubscribe = sim.on((e: SimEvent) => {
+    switch (e.type) {
+      case "callback": {
+        if (!byId.has(e.task.taskId)) return;
+        const d = e.delivery;
+        const what = d.status === null ? `failed (${d.error})` : `HTTP ${d.status} ${d.body.slice(0, 60)}`;
+        line(e.task.scenario.kind, e.task.taskId, `provider → worker callback copy ${d.copy}${d.attempt > 1 ? ` retry ${d.attempt}` : ""}: ${what} (${d.ms.toFixed(0)} ms)`);
+        return;
+      }
+      case "record-info":
+        if (e.task && byId.has(e.taskId)) line(e.task.scenario.kind, e.taskId, `worker polled record-info → ${e.flag}`);
+        return;
+      case "ready":
+        if (byId.has(e.task.taskId)) line(e.task.scenario.kind, e.task.taskId, "provider: conversion finished (record-info now says SUCCESS; no callback will come)");
+        return;
+      case "cron-start":
+        if (byId.has(e.task.taskId) && e.run === 1) {
+          line(e.task.scenario.kind, e.task.taskId, `overdue: the simulator runs the worker's cron (GET /__scheduled) now, then every few seconds until the worker has the WAV URL`);
+        }
+        return;
+      case "cron": {
+        if (!byId.has(e.task.taskId)) return;
+        const quiet = quietRuns.get(e.task.taskId) ?? 0;
+        if (e.recordInfoCalls === 0 && e.status === 200 && e.run > 1) {
+          quietRuns.set(e.task.taskId, quiet + 1);
+          return;
+        }
+        const skipped = quiet > 0 ? ` (after ${quiet} run${quiet > 1 ? "s" : ""} that left it alone: a task is polled at most once per 30 s)` : "";
+        quietRuns.set(e.task.taskId, 0);
+        line(e.task.scenario.kind, e.task.taskId, `cron run ${e.run}: ${e.status ?? e.error} in ${e.ms.toFixed(0)} ms, ${e.recordInfoCalls} record-info call(s) for this task${skipped}`);
+        return;
+      }
+      case "wav-end": {
+        const task = byWavPath.get(e.served.path);
+        if (!task) return;
+        const s = e.served;
+        line(task.scenario.kind, task.taskId, `worker fetched the WAV${s.chunked ? " (chunked)" : ""}: ${bytes(s.bytesSent)} B${s.complete ? "" : " (incomplete)"}, sha256 ${short(s.sha256, 16)}`);
+        return;
+      }
+      default:
+        return;
+    }
+  });
+
+  try {
+    // Submit every scenario's task through the worker.
+    const started: { scenario: Scenario; simTask: SimTask; musicTaskId: string; states: string[] }[] = [];
+    for (const [i, scenario] of scenarios.entries()) {
+      const musicTaskId = `music-${stamp}-${i}`;
+      const audioId = `${scenario.kind}-${stamp}-${i}`;
+      sim.plan(audioId, scenario);
+      const task = await worker.submit(musicTaskId, audioId);
+      const simTask = sim.tasks.get(task.taskId);
+      if (!simTask) throw new Error(`the worker registered ${task.taskId}, which the simulator never issued`);
+      byId.set(task.taskId, { kind: scenario.kind });
+      if (simTask.wavUrl) byWavPath.set(new URL(simTask.wavUrl).pathname + new URL(simTask.wavUrl).search, simTask);
+      line(scenario.kind, task.taskId, `submitted: POST /api/tasks → 202 ${task.state} (provider issued WAV task ${task.taskId})`);
+      started.push({ scenario, simTask, musicTaskId, states: [task.state] });
+    }
+
+    // Follow every task to its final state.
+    const deadlineMs = (s: Scenario) =>
+      s.kind === "late" ? opts.overdueAfterSeconds * 1000 + 45_000 + (s.pendingPolls ?? 0) * 40_000 : 30_000;
+    const finals = await Promise.all(
+      started.map(async (st) => {
+        try {
+          return await worker.waitFor(st.simTask.taskId, ["stored", "failed"], {
+            timeoutMs: deadlineMs(st.scenario),
+            intervalMs: 250,
+            onChange: (t) => {
+              if (st.states.at(-1) !== t.state) {
+                st.states.push(t.state);
+                line(st.scenario.kind, t.taskId, `worker: ${st.states.join(" → ")}`);
+              }
+            },
+          });
+        } catch (err) {
+          line(st.scenario.kind, st.simTask.taskId, `worker: gave up waiting (${(err as Error).message})`);
+          return worker.get(st.simTask.taskId);
+        }
+      }),
+    );
+    // Let the provider side finish (late duplicates, retries) before judging the callbacks.
+    await sim.idle(30_000).catch(() => {});
+
+    const results: DemoResult[] = [];
+    for (const [i, st] of started.entries()) {
+      const task = finals[i] ?? null;
+      const sim_ = st.simTask;
+      const kind = st.scenario.kind;
+      const problems: string[] = [];
+      const servedList = sim_.wavUrl ? sim.served(sim_.wavUrl) : [];
+      const servedSha256 = sim_.wavUrl ? (sim.servedSha256(sim_.wavUrl) ?? null) : null;
+      let downloadedSha256: string | null = null;
+      let downloadUrl: string | null = null;
+      let signedLink: string | null = null;
+
+      if (kind === "failure") {
+        const code = String(st.scenario.failureCode ?? 451);
+        if (task?.state !== "failed") problems.push(`expected state failed, got ${task?.state ?? "no task"}`);
+        else if (task.error?.code !== code) problems.push(`expected error.code ${code}, got ${task.error?.code}`);
+        if (task?.wav) problems.push("a failed task has a WAV");
+        if (servedList.length > 0) problems.push("the worker fetched a WAV for a failed task");
+      } else {
+        if (task?.state !== "stored") {
+          problems.push(`expected state stored, got ${task?.state ?? "no task"}${task?.error ? ` (${task.error.code}: ${task.error.message})` : ""}`);
+        } else {
+          if (servedSha256 === null) problems.push("the simulator never served the WAV completely");
+          else if (task.wav?.sha256 !== servedSha256) problems.push(`sha256 in the task ${short(task.wav?.sha256)} ≠ served ${short(servedSha256)}`);
+          const served = servedList.find((w) => w.complete);
+          if (served && task.wav?.size !== served.totalBytes) problems.push(`size ${task.wav?.size} ≠ served ${served.totalBytes}`);
+          downloadUrl = worker.downloadUrl(task.taskId);
+          if (opts.download ?? true) {
+            const d = await worker.download(task.taskId);
+            downloadedSha256 = d.sha256;
+            if (d.status !== 200) problems.push(`download answered ${d.status}`);
+            else if (d.sha256 !== servedSha256) problems.push(`downloaded sha256 ${short(d.sha256)} ≠ served ${short(servedSha256)}`);
+            try {
+              signedLink = (await worker.link(task.taskId, 3600)).url;
+            } catch (err) {
+              problems.push(`no signed link: ${(err as Error).message}`);
+            }
+          }
+        }
+      }
+      if (kind === "duplicate") {
+        const copies = st.scenario.copies ?? 3;
+        const answered = sim_.callbacks.filter((c) => c.status === 200).length;
+        if (answered !== copies) problems.push(`${answered} of ${copies} callback copies answered 200`);
+        const fetches = servedList.length;
+        if (fetches !== 1) problems.push(`the WAV was fetched ${fetches} times, expected once`);
+        if (task && task.attempts !== 1) problems.push(`attempts ${task.attempts}, expected 1`);
+      }
+      if (kind === "success" || kind === "failure") {
+        if (!sim_.callbacks.some((c) => c.status === 200)) problems.push("the callback was not answered 200");
+      }
+      if (kind === "late") {
+        if (sim_.callbacks.length > 0) problems.push("a late task got a callback");
+        const pendingWanted = st.scenario.pendingPolls ?? 0;
+        if (sim_.pendingAnswers < pendingWanted) problems.push(`record-info answered PENDING ${sim_.pendingAnswers} times, expected ${pendingWanted}`);
+        if (sim_.recordInfoCalls < pendingWanted + 1) problems.push(`the worker polled ${sim_.recordInfoCalls} times, expected ≥ ${pendingWanted + 1}`);
+      }
+
+      const result: DemoResult = {
+        scenario: kind,
+        taskId: sim_.taskId,
+        musicTaskId: st.musicTaskId,
+        expected: EXPECTED[kind],
+        ok: problems.length === 0,
+        problems,
+        task,
+        states: st.states,
+        servedSha256,
+        downloadedSha256,
+        downloadUrl,
+        signedLink,
+        callbacks: sim_.callbacks,
+        wavFetches: servedList.length,
+        recordInfoCalls: sim_.recordInfoCalls,
+        recordInfoPending: sim_.pendingAnswers,
+        cronTriggers: sim_.cronTriggers.length,
+        seconds: task ? (Date.parse(task.updatedAt) - sim_.createdAt) / 1000 : NaN,
+      };
+      results.push(result);
+    }
+    return results;
+  } finally {
+    unsubscribe();
+  }
+}
+
+/** A plain-text summary of demo results, one block per task. */
+export function formatResults(results: DemoResult[]): string {
+  const out: string[] = [];
+  for (const r of results) {
+    out.push(`${r.ok ? "PASS" : "FAIL"}  ${r.scenario.padEnd(9)} ${r.taskId}  expected: ${r.expected}`);
+    out.push(`      journey: submitted → ${r.states.join(" → ")}   callbacks: ${r.callbacks.map((c) => c.status ?? "err").join(",") || "none"}   record-info: ${r.recordInfoCalls} (${r.recordInfoPending} PENDING)   WAV fetches: ${r.wavFetches}   ${Number.isFinite(r.seconds) ? `${r.seconds.toFixed(1)} s` : ""}`);
+    if (r.task?.wav) {
+      const same = r.task.wav.sha256 === r.servedSha256 ? "= served ✓" : `≠ served ${r.servedSha256}`;
+      const dl = r.downloadedSha256 === null ? "" : r.downloadedSha256 === r.servedSha256 ? ", download ✓" : ", download ✗";
+      out.push(`      wav: ${bytes(r.task.wav.size)} B  sha256 ${r.task.wav.sha256} ${same}${dl}`);
+    }
+    if (r.task?.error) out.push(`      error: ${r.task.error.code}: ${r.task.error.message}`);
+    if (r.downloadUrl) out.push(`      download (bearer): ${r.downloadUrl}`);
+    if (r.signedLink) out.push(`      download (signed link, 1 h): ${r.signedLink}`);
+    for (const p of r.problems) out.push(`      problem: ${p}`);
+  }
+  return out.join("\n");
+}

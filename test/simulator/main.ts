@@ -1,0 +1,162 @@
+// `npm run simulate`: the provider simulator plus the demo. With the worker running (`npm start`
+// in another terminal), it submits one task per scenario through the worker, prints each task's
+// journey, checks the outcome, and exits 0 only when every task ended as expected.
+//
+//   npm run simulate                          # the demo: success, failure, duplicate, late
+//   npm run simulate -- --scenarios success,late --wav-seconds 30
+//   npm run simulate -- --serve               # only the provider, until Ctrl-C
+//   npm run simulate -- --help
+
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { formatResults, runDemo } from "./demo.ts";
+import { SCENARIOS, startSimulator, type Scenario, type ScenarioName, type SimEvent } from "./simulator.ts";
+import type { WavSpec } from "./wav.ts";
+import { WorkerClient } from "./worker-client.ts";
+
+const HELP = `npm run simulate -- [options]
+
+A local stand-in for the Suno API ("Convert to WAV"), and a demo of the worker against it.
+Start the worker first, in another terminal: npm start
+
+Options (defaults come from .dev.vars, else .dev.vars.example):
+  --worker <url>             the worker's origin (PUBLIC_URL; http://127.0.0.1:8787)
+  --port <n>                 port of the simulator (from SUNO_API_BASE; 8788)
+  --api-token <t>            the worker's API_TOKEN
+  --hmac-key <k>             key to sign callbacks with (WEBHOOK_HMAC_KEY); "" sends them unsigned
+  --suno-key <k>             bearer key the worker must send (SUNO_API_KEY)
+  --overdue <s>              the worker's OVERDUE_AFTER_SECONDS (when to run its cron for late tasks)
+  --scenarios <list>         comma-separated, from: ${SCENARIOS.join(", ")} (default: all four)
+  --wav-seconds <s>          length of each WAV (default 2 s of 48 kHz stereo ≈ 375 KiB)
+  --wav-bytes <n>            size of each WAV in bytes instead
+  --chunked                  serve WAVs without Content-Length (chunked)
+  --failure-code <n>         code of the failure callback (400, 451, 500, 501; default 451)
+  --late-pending-polls <n>   record-info says PENDING this many times before SUCCESS (default 0;
+                             each one costs the worker's 30 s minimum poll interval)
+  --serve                    only run the provider (no demo) until Ctrl-C
+  --quiet                    print only the summary
+  -h, --help
+`;
+
+function readVars(): Record<string, string> {
+  const file = [".dev.vars", ".dev.vars.example"].find((f) => existsSync(f));
+  if (!file) return {};
+  const vars: Record<string, string> = {};
+  for (const line of readFileSync(file, "utf8").split(/\r?\n/)) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) vars[m[1]!] = m[2]!.replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return vars;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      worker: { type: "string" },
+      port: { type: "string" },
+      "api-token": { type: "string" },
+      "hmac-key": { type: "string" },
+      "suno-key": { type: "string" },
+      overdue: { type: "string" },
+      scenarios: { type: "string" },
+      "wav-seconds": { type: "string" },
+      "wav-bytes": { type: "string" },
+      chunked: { type: "boolean" },
+      "failure-code": { type: "string" },
+      "late-pending-polls": { type: "string" },
+      serve: { type: "boolean" },
+      quiet: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const vars = readVars();
+  const workerUrl = values.worker ?? (vars.PUBLIC_URL || "http://127.0.0.1:8787");
+  const port = Number(values.port ?? (vars.SUNO_API_BASE ? new URL(vars.SUNO_API_BASE).port || 80 : 8788));
+  const apiToken = values["api-token"] ?? vars.API_TOKEN ?? "dev-api-token";
+  const hmacKey = values["hmac-key"] ?? vars.WEBHOOK_HMAC_KEY ?? "dev-webhook-key";
+  const sunoKey = values["suno-key"] ?? vars.SUNO_API_KEY ?? "dev-suno-key";
+  const overdue = Number(values.overdue ?? (vars.OVERDUE_AFTER_SECONDS || 300));
+  const wav: WavSpec = {};
+  if (values["wav-bytes"] !== undefined) wav.bytes = Number(values["wav-bytes"]);
+  else if (values["wav-seconds"] !== undefined) wav.seconds = Number(values["wav-seconds"]);
+  else wav.seconds = 2;
+  if (values.chunked) wav.chunked = true;
+  const kinds = (values.scenarios ?? SCENARIOS.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+  for (const k of kinds) {
+    if (!(SCENARIOS as readonly string[]).includes(k)) {
+      process.stderr.write(`unknown scenario "${k}"; choose from ${SCENARIOS.join(", ")}\n`);
+      return 2;
+    }
+  }
+  const scenarios: Scenario[] = kinds.map((kind) => {
+    const s: Scenario = { kind: kind as ScenarioName, wav };
+    if (kind === "failure" && values["failure-code"]) s.failureCode = Number(values["failure-code"]);
+    if (kind === "late" && values["late-pending-polls"]) s.pendingPolls = Number(values["late-pending-polls"]);
+    return s;
+  });
+
+  const log = values.quiet ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
+  const sim = await startSimulator({
+    port,
+    apiKey: sunoKey,
+    hmacKey: hmacKey === "" ? null : hmacKey,
+    overdueAfterSeconds: overdue,
+    defaultWav: wav,
+  });
+  const stop = async () => {
+    await sim.stop();
+  };
+  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
+
+  if (values.serve) {
+    log(`provider simulator on ${sim.url} (bearer ${sunoKey}; callbacks ${hmacKey ? "signed" : "unsigned"}; Ctrl-C to stop)`);
+    log(`  POST ${sim.url}/api/v1/wav/generate   GET ${sim.url}/api/v1/wav/record-info?taskId=   GET ${sim.url}/wav/<name>.wav?seconds=|bytes=[&chunked=1]`);
+    sim.on((e: SimEvent) => {
+      const t = new Date(e.at).toISOString().slice(11, 23);
+      if (e.type === "submitted") log(`${t} generate → ${e.task.taskId} (${e.task.scenario.kind}) callBackUrl ${e.task.callBackUrl}`);
+      else if (e.type === "callback") log(`${t} callback ${e.task.taskId} copy ${e.delivery.copy} → ${e.delivery.status ?? e.delivery.error}`);
+      else if (e.type === "record-info") log(`${t} record-info ${e.taskId} → ${e.flag}`);
+      else if (e.type === "wav-end") log(`${t} served ${e.served.path}: ${e.served.bytesSent} B${e.served.complete ? "" : " (cut short)"} sha256 ${e.served.sha256}`);
+      else if (e.type === "cron") log(`${t} /__scheduled → ${e.status ?? e.error}`);
+    });
+    await new Promise(() => {});
+  }
+
+  const worker = new WorkerClient(workerUrl, apiToken);
+  if (!(await worker.healthy())) {
+    process.stderr.write(
+      `No worker answers at ${workerUrl}/healthz.\nStart it in another terminal with \`npm start\` (wrangler dev on 127.0.0.1:8787), then run \`npm run simulate\` again.\n`,
+    );
+    await stop();
+    return 2;
+  }
+  log(`provider simulator on ${sim.url}; worker at ${workerUrl}; late tasks are polled after ${overdue} s`);
+  log(`scenarios: ${kinds.join(", ")}; WAVs ${wav.bytes !== undefined ? `${wav.bytes} B` : `${wav.seconds} s`}${wav.chunked ? ", chunked" : ""}\n`);
+  const t0 = Date.now();
+  let results;
+  try {
+    results = await runDemo({ sim, worker, scenarios, overdueAfterSeconds: overdue, log });
+  } catch (err) {
+    process.stderr.write(`demo failed: ${(err as Error).message}\n`);
+    await stop();
+    return 1;
+  }
+  await stop();
+  const ok = results.every((r) => r.ok);
+  process.stdout.write(`\n${formatResults(results)}\n\n`);
+  process.stdout.write(`${ok ? "all tasks ended as expected" : "SOME TASKS DID NOT END AS EXPECTED"} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,157 @@
+// A small client for the worker's HTTP surface (SPEC.md, "HTTP surface"), for the demo, the e2e
+// tests and the bench. Types follow the contract, not the worker's internals.
+
+import { createHash } from "node:crypto";
+
+export type TaskState = "pending" | "downloading" | "stored" | "failed";
+
+/** A task as the API returns it (SPEC.md, "A task, as JSON"). */
+export interface TaskJson {
+  taskId: string;
+  state: TaskState;
+  createdAt: string;
+  updatedAt: string;
+  attempts: number;
+  source: { url: string } | null;
+  wav: { key: string; size: number; sha256: string; contentType: string } | null;
+  error: { code: string; message: string } | null;
+}
+
+export const FINAL_STATES: readonly TaskState[] = ["stored", "failed"];
+
+export class WorkerApiError extends Error {
+  override name = "WorkerApiError";
+  status: number;
+  body: string;
+  constructor(status: number, body: string, what: string) {
+    super(`${what}: HTTP ${status} ${body.slice(0, 300)}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export interface Download {
+  status: number;
+  bytes: number;
+  sha256: string;
+  headers: Headers;
+}
+
+export class WorkerClient {
+  readonly baseUrl: string;
+  readonly apiToken: string;
+
+  constructor(baseUrl: string, apiToken: string) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.apiToken = apiToken;
+  }
+
+  private async api(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.apiToken}` };
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(`${this.baseUrl}${path}`, init);
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      const res = await fetch(`${this.baseUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
+      await res.text();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** POST /api/tasks: has the worker submit a conversion to the provider (202). */
+  async submit(taskId: string, audioId: string): Promise<TaskJson> {
+    const res = await this.api("POST", "/api/tasks", { taskId, audioId });
+    const text = await res.text();
+    if (res.status !== 202) throw new WorkerApiError(res.status, text, "POST /api/tasks");
+    return JSON.parse(text) as TaskJson;
+  }
+
+  /** PUT /api/tasks/:id: registers a task submitted elsewhere (201 new, 200 known). */
+  async register(taskId: string): Promise<{ status: number; task: TaskJson }> {
+    const res = await this.api("PUT", `/api/tasks/${encodeURIComponent(taskId)}`);
+    const text = await res.text();
+    if (res.status !== 201 && res.status !== 200) throw new WorkerApiError(res.status, text, `PUT /api/tasks/${taskId}`);
+    return { status: res.status, task: JSON.parse(text) as TaskJson };
+  }
+
+  async get(taskId: string): Promise<TaskJson | null> {
+    const res = await this.api("GET", `/api/tasks/${encodeURIComponent(taskId)}`);
+    const text = await res.text();
+    if (res.status === 404) return null;
+    if (res.status !== 200) throw new WorkerApiError(res.status, text, `GET /api/tasks/${taskId}`);
+    return JSON.parse(text) as TaskJson;
+  }
+
+  async list(query: { state?: TaskState; limit?: number; cursor?: string } = {}): Promise<{ tasks: TaskJson[]; cursor: string | null }> {
+    const q = new URLSearchParams();
+    if (query.state) q.set("state", query.state);
+    if (query.limit !== undefined) q.set("limit", String(query.limit));
+    if (query.cursor) q.set("cursor", query.cursor);
+    const res = await this.api("GET", `/api/tasks?${q}`);
+    const text = await res.text();
+    if (res.status !== 200) throw new WorkerApiError(res.status, text, "GET /api/tasks");
+    return JSON.parse(text) as { tasks: TaskJson[]; cursor: string | null };
+  }
+
+  /** A signed, expiring download link (works without the bearer token). */
+  async link(taskId: string, ttlSeconds = 3600): Promise<{ url: string; expiresAt: string }> {
+    const res = await this.api("GET", `/api/tasks/${encodeURIComponent(taskId)}/link?ttl=${ttlSeconds}`);
+    const text = await res.text();
+    if (res.status !== 200) throw new WorkerApiError(res.status, text, `GET /api/tasks/${taskId}/link`);
+    return JSON.parse(text) as { url: string; expiresAt: string };
+  }
+
+  downloadUrl(taskId: string): string {
+    return `${this.baseUrl}/api/tasks/${encodeURIComponent(taskId)}/wav`;
+  }
+
+  /** GET /api/tasks/:id/wav, hashed as it streams (never held whole). */
+  async download(taskId: string): Promise<Download> {
+    const res = await this.api("GET", `/api/tasks/${encodeURIComponent(taskId)}/wav`);
+    const hash = createHash("sha256");
+    let bytes = 0;
+    if (res.body) {
+      for await (const chunk of res.body) {
+        hash.update(chunk);
+        bytes += chunk.byteLength;
+      }
+    }
+    return { status: res.status, bytes, sha256: hash.digest("hex"), headers: res.headers };
+  }
+
+  /** Runs the worker's cron once (wrangler dev --test-scheduled); answers after the handler ran. */
+  async scheduled(): Promise<{ status: number; ms: number }> {
+    const t0 = performance.now();
+    const res = await fetch(`${this.baseUrl}/__scheduled?cron=*+*+*+*+*`);
+    await res.text();
+    return { status: res.status, ms: performance.now() - t0 };
+  }
+
+  /** Polls until the task is in one of `states`; returns it. */
+  async waitFor(
+    taskId: string,
+    states: readonly TaskState[] = FINAL_STATES,
+    opts: { timeoutMs?: number; intervalMs?: number; onChange?: (t: TaskJson) => void } = {},
+  ): Promise<TaskJson> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+    let last: TaskJson | null = null;
+    for (;;) {
+      const t = await this.get(taskId);
+      if (t && (last === null || t.state !== last.state)) opts.onChange?.(t);
+      last = t;
+      if (t && states.includes(t.state)) return t;
+      if (Date.now() > deadline) {
+        throw new Error(`task ${taskId} did not reach ${states.join("|")} in time; last seen: ${JSON.stringify(last)}`);
+      }
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+    }
+  }
+}
