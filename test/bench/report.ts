@@ -1,0 +1,308 @@
+// Turns the bench's measurements into a table (console and Markdown), judges them against the
+// targets, and writes BENCHMARKS.md (keeping its hand-written notes section).
+
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
+import { join } from "node:path";
+import { REPO_ROOT } from "../e2e/harness.ts";
+import type { AckResult } from "./ack.ts";
+import type { CronResult } from "./cron.ts";
+import type { IngestRun } from "./ingest.ts";
+
+export interface BenchResults {
+  quick: boolean;
+  startedAt: string;
+  seconds: number;
+  tmpRoot: string;
+  ack?: AckResult;
+  ingest?: IngestRun[];
+  cron?: CronResult;
+}
+
+export interface Row {
+  measure: string;
+  value: string;
+  reference: string;
+  ratio: string;
+  target: string;
+  result: "PASS" | "MISS" | "";
+}
+
+export interface Environment {
+  cpuModel: string;
+  cores: number;
+  memory: string;
+  kernel: string;
+  node: string;
+  wrangler: string;
+  workerd: string;
+  tmpFs: string;
+}
+
+const MiB = 1 << 20;
+const fmtBytes = (b: number) => (b >= 1 << 30 && b % (1 << 30) === 0 ? `${b / (1 << 30)} GiB` : `${Math.round(b / MiB)} MiB`);
+const fmtMiB = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
+const fmtMs = (ms: number) => `${ms.toFixed(0)} ms`;
+const fmtRatio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : "n/a");
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function pkgVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "?";
+  }
+}
+
+export function environment(tmpRoot: string): Environment {
+  let workerd = pkgVersion("workerd");
+  try {
+    const bin = join(REPO_ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd");
+    if (existsSync(bin)) workerd += ` (${execFileSync(bin, ["--version"], { encoding: "utf8" }).trim()})`;
+  } catch {
+    // version from package.json only
+  }
+  let tmpFs = "?";
+  try {
+    tmpFs = execFileSync("findmnt", ["-n", "-o", "FSTYPE", "-T", tmpRoot], { encoding: "utf8" }).trim();
+  } catch {
+    // unknown
+  }
+  return {
+    cpuModel: cpus()[0]?.model.trim() ?? "?",
+    cores: cpus().length,
+    memory: `${(totalmem() / (1 << 30)).toFixed(1)} GiB`,
+    kernel: `Linux ${release()}`,
+    node: process.version,
+    wrangler: pkgVersion("wrangler"),
+    workerd,
+    tmpFs: `${tmpRoot} (${tmpFs})`,
+  };
+}
+
+export function rows(r: BenchResults): Row[] {
+  const out: Row[] = [];
+  if (r.ack) {
+    const { healthz: h, callbacks: c, connections } = r.ack;
+    out.push({
+      measure: `Callback ack p50, concurrency ${connections}`,
+      value: fmtMs(c.latencyMs.p50),
+      reference: `/healthz ${fmtMs(h.latencyMs.p50)}`,
+      ratio: fmtRatio(c.latencyMs.p50 / h.latencyMs.p50),
+      target: "",
+      result: "",
+    });
+    const p99 = c.latencyMs.p99 / h.latencyMs.p99;
+    out.push({
+      measure: `Callback ack p99, concurrency ${connections}`,
+      value: fmtMs(c.latencyMs.p99),
+      reference: `/healthz ${fmtMs(h.latencyMs.p99)}`,
+      ratio: fmtRatio(p99),
+      target: "≤ 2×",
+      result: p99 <= 2 ? "PASS" : "MISS",
+    });
+    const tput = c.rps / h.rps;
+    const errs = c.non2xx + c.errors + c.timeouts;
+    out.push({
+      measure: `Callback throughput, concurrency ${connections}`,
+      value: `${c.rps.toFixed(0)} req/s${errs ? ` (${errs} not 2xx)` : ""}`,
+      reference: `/healthz ${h.rps.toFixed(0)} req/s`,
+      ratio: fmtRatio(tput),
+      target: "≥ 0.5×",
+      result: tput >= 0.5 && errs === 0 ? "PASS" : "MISS",
+    });
+    if (r.ack.floor) {
+      const f = r.ack.floor;
+      out.push({
+        measure: `(reference) callback ack vs new Durable Object + 1 write, concurrency ${connections}`,
+        value: `p50 ${fmtMs(c.latencyMs.p50)}, p99 ${fmtMs(c.latencyMs.p99)}, ${c.rps.toFixed(0)} req/s`,
+        reference: `floor: p50 ${fmtMs(f.latencyMs.p50)}, p99 ${fmtMs(f.latencyMs.p99)}, ${f.rps.toFixed(0)} req/s`,
+        ratio: `p99 ${fmtRatio(c.latencyMs.p99 / f.latencyMs.p99)}, req/s ${fmtRatio(c.rps / f.rps)}`,
+        target: "",
+        result: "",
+      });
+    }
+  }
+  if (r.ingest) {
+    const sizes = [...new Set(r.ingest.map((x) => x.bytes))];
+    for (const bytes of sizes) {
+      const base = r.ingest.find((x) => x.bytes === bytes && x.mode === "baseline");
+      for (const run of r.ingest.filter((x) => x.bytes === bytes && x.mode !== "baseline")) {
+        const label = `Ingest ${fmtBytes(bytes)}, ${run.chunked ? "chunked source" : "Content-Length source"}`;
+        const baseLabel = run.chunked ? "baseline (Content-Length)" : "baseline";
+        const okNote = run.verified ? "" : ` (NOT VERIFIED${run.note ? `: ${run.note}` : ""})`;
+        const t = base ? run.seconds / base.seconds : NaN;
+        out.push({
+          measure: `${label}: callback → stored`,
+          value: `${run.seconds.toFixed(2)} s (${run.mibPerSecond.toFixed(0)} MiB/s)${okNote}`,
+          reference: base ? `${baseLabel} ${base.seconds.toFixed(2)} s` : "no baseline",
+          ratio: fmtRatio(t),
+          target: "≤ 2×",
+          result: t <= 2 && run.verified ? "PASS" : "MISS",
+        });
+        const m = base ? run.rssGrowthBytes / base.rssGrowthBytes : NaN;
+        out.push({
+          measure: `${label}: peak RSS growth`,
+          value: `${fmtMiB(run.rssGrowthBytes)} (idle ${fmtMiB(run.idleRssBytes)})`,
+          reference: base ? `${baseLabel} ${fmtMiB(base.rssGrowthBytes)} (idle ${fmtMiB(base.idleRssBytes)})` : "no baseline",
+          ratio: fmtRatio(m),
+          target: "≤ 1.5×",
+          result: m <= 1.5 ? "PASS" : "MISS",
+        });
+      }
+    }
+  }
+  if (r.cron) {
+    for (const t of r.cron.ticks) {
+      const ok = t.providerCallsSimulator === t.expectedDue && t.due === t.expectedDue && t.providerCallsWorker === t.expectedDue;
+      out.push({
+        measure: `Cron tick, ${t.tracked.toLocaleString("en-US")} tracked / ${t.expectedDue} due: provider calls`,
+        value: `${t.providerCallsSimulator} (worker says due ${t.due}, calls ${t.providerCallsWorker})`,
+        reference: `${t.expectedDue} due`,
+        ratio: fmtRatio(t.providerCallsSimulator / t.expectedDue),
+        target: "= due",
+        result: ok ? "PASS" : "MISS",
+      });
+    }
+    const [a, b] = r.cron.ticks;
+    if (a && b) {
+      const ratio = b.tickMs / a.tickMs;
+      out.push({
+        measure: `Cron tick time, ${r.cron.due} due: ${a.tracked.toLocaleString("en-US")} → ${b.tracked.toLocaleString("en-US")} tracked`,
+        value: `${fmtMs(b.tickMs)} (request ${fmtMs(b.requestMs)})`,
+        reference: `${fmtMs(a.tickMs)} (request ${fmtMs(a.requestMs)})`,
+        ratio: fmtRatio(ratio),
+        target: "flat (≤ 1.5×)",
+        result: ratio <= 1.5 || b.tickMs - a.tickMs <= 50 ? "PASS" : "MISS",
+      });
+      const ia = median(r.cron.idle.filter((t) => t.tracked === a.tracked).map((t) => t.tickMs));
+      const ib = median(r.cron.idle.filter((t) => t.tracked === b.tracked).map((t) => t.tickMs));
+      if (Number.isFinite(ia) && Number.isFinite(ib)) {
+        const ir = ib / ia;
+        out.push({
+          measure: `Cron tick time, nothing due (median of ${r.cron.idle.length / 2}): ${a.tracked.toLocaleString("en-US")} → ${b.tracked.toLocaleString("en-US")} tracked`,
+          value: fmtMs(ib),
+          reference: fmtMs(ia),
+          ratio: fmtRatio(ir),
+          target: "flat (≤ 1.5×)",
+          result: ir <= 1.5 || ib - ia <= 50 ? "PASS" : "MISS",
+        });
+      }
+    }
+  }
+  return out;
+}
+
+export function textTable(rs: Row[]): string {
+  const head: Row = { measure: "measure", value: "this worker", reference: "reference", ratio: "ratio", target: "target", result: "" };
+  const all = [head, ...rs];
+  const keys = ["measure", "value", "reference", "ratio", "target", "result"] as const;
+  const widths = keys.map((k) => Math.max(...all.map((r) => r[k].length)));
+  return all.map((r) => keys.map((k, i) => r[k].padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+function mdTable(rs: Row[]): string {
+  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  const lines = ["| Measure | This worker | Reference | Ratio | Target | Result |", "| --- | --- | --- | --- | --- | --- |"];
+  for (const r of rs) lines.push(`| ${[r.measure, r.value, r.reference, r.ratio, r.target, r.result ? `**${r.result}**` : ""].map(esc).join(" | ")} |`);
+  return lines.join("\n");
+}
+
+const NOTES_START = "<!-- notes:start -->";
+const NOTES_END = "<!-- notes:end -->";
+
+export function markdown(r: BenchResults, env: Environment, previous: string | null): string {
+  const rs = rows(r);
+  const judged = rs.filter((x) => x.result !== "");
+  const passed = judged.filter((x) => x.result === "PASS").length;
+  let notes = `${NOTES_START}\n_No notes yet._\n${NOTES_END}`;
+  if (previous) {
+    const a = previous.indexOf(NOTES_START);
+    const b = previous.indexOf(NOTES_END);
+    if (a >= 0 && b > a) notes = previous.slice(a, b + NOTES_END.length);
+  }
+  const ack = r.ack;
+  const sizes = [...new Set((r.ingest ?? []).map((x) => x.bytes))].map(fmtBytes).join(" and ");
+  return `# Benchmarks
+
+Measured by \`npm run bench\` (test/bench/main.ts) on ${r.startedAt.slice(0, 10)}, one run, ${(r.seconds / 60).toFixed(1)} minutes${r.quick ? " (**quick mode**: small sizes, few requests — a smoke run, not a measurement)" : ""}.
+Everything runs locally: the worker under \`wrangler dev\` (workerd, local Durable Objects and R2 on disk),
+the provider simulator (test/simulator) in the bench's own Node process. Re-run with \`npm run bench\`;
+\`npm run bench -- --quick\` is a smoke run that does not write this file.
+
+## Machine
+
+| | |
+| --- | --- |
+| CPU | ${env.cpuModel}, ${env.cores} cores |
+| Memory | ${env.memory} |
+| OS | ${env.kernel} |
+| Node | ${env.node} |
+| wrangler | ${env.wrangler} |
+| workerd | ${env.workerd} |
+| Local state (\`--persist-to\`) | ${env.tmpFs} |
+
+## Results
+
+${mdTable(rs)}
+
+${passed} of ${judged.length} targets met.
+
+## Method
+
+- **Callback ack**${ack ? ` (${ack.seconds} s per side, concurrency ${ack.connections})` : ""}: autocannon with ${ack?.connections ?? 50} connections,
+  one request in flight on each, for a fixed time: first \`GET /healthz\`, then \`POST /callbacks/wav\` on the
+  same \`wrangler dev\` session, after a warm-up of both. Every callback is signed (HMAC as the provider
+  does it) and names a new task, so each one creates a task object and starts a transfer of a small WAV
+  from the simulator in the background — as in production, where each callback is a new task.
+  Throughput is 2xx answers per second of wall time. Afterwards a sample of the acknowledged tasks is
+  checked to be \`stored\`${ack ? ` (${ack.storedAfter.stored} of ${ack.storedAfter.checked})` : ""}. The "(reference)" row runs the same load against
+  test/bench/floor, a worker that only writes one row into a new Durable Object per request: the least
+  that keeping each task in its own object costs on this machine. It has no target; it tells how much of
+  the gap to \`/healthz\` is the platform's and how much is the worker's.
+- **Ingest** (${sizes || "n/a"}): one WAV served by the simulator (made on the fly, hashed as it is sent). Each
+  run starts a fresh \`wrangler dev\` session with fresh local state, pushes a 1 MiB WAV through the same path
+  to warm it up, takes the idle RSS (median over 1 s), then measures. Worker: from sending the signed
+  callback until \`GET /api/tasks/:id\` (polled every 100 ms) says \`stored\`; the stored size and sha256 are
+  checked against what the simulator served. Baseline: test/bench/baseline, a worker whose only route does
+  \`await env.BUCKET.put(key, (await fetch(url)).body)\`, timed from request to response. Memory: VmRSS of
+  the workerd process that runs the worker (not wrangler's proxy in front of it), read from
+  /proc/<pid>/status every 50 ms; growth = peak − idle. R2's \`put\` needs a known length, so the baseline
+  exists only for a Content-Length source; the chunked runs (multipart upload in the worker) are compared
+  against the Content-Length baseline.
+- **Cron tick**: exactly ${r.cron?.due ?? "D"} due tasks among ${r.cron ? r.cron.ticks.map((t) => t.tracked.toLocaleString("en-US")).join(" and then ") : "N"} tracked ones. A task's due
+  time is fixed at registration (registration + \`OVERDUE_AFTER_SECONDS\`), so the due tasks are registered
+  (\`PUT /api/tasks/:id\`, autocannon, bounded concurrency) by a first session with
+  \`OVERDUE_AFTER_SECONDS=1\`; a second session on the same local state, with \`OVERDUE_AFTER_SECONDS=86400\`,
+  registers the rest, which are due only a day later — no timing race decides what is due. The simulator
+  answers PENDING, so a polled task is due again 30 s later: the same tasks are due for the second
+  measurement, taken after the tracked set has grown and 30 s have passed. Each tick is run with
+  \`GET /__scheduled\` (wrangler dev --test-scheduled), which answers after the handler ran; provider calls
+  are the record-info requests the simulator received during it, tick time is the worker's own
+  \`cron_tick\` line (\`ms\`); the request time is shown beside it. Ticks with nothing due, right after each
+  measured tick, show the tick's own cost as the tracked set grows. Registration ran at
+  ${r.cron ? `${r.cron.registration.perSecond.toFixed(0)} tasks/s` : "n/a"}.
+- "Flat" means the larger tracked set's tick takes at most 1.5× (or 50 ms more than) the smaller one's.
+
+## Notes
+
+${notes}
+
+<details><summary>Raw results (JSON)</summary>
+
+\`\`\`json
+${JSON.stringify({ environment: env, ...r }, null, 2)}
+\`\`\`
+
+</details>
+`;
+}
+
+export function writeBenchmarks(path: string, r: BenchResults, env: Environment): void {
+  const previous = existsSync(path) ? readFileSync(path, "utf8") : null;
+  writeFileSync(path, markdown(r, env, previous));
+}
