@@ -3,6 +3,7 @@
 // the provider for its own task, so no invocation comes near the subrequest limit.
 
 import type { PollOutcome } from "../task/object";
+import type { ShardTickReport } from "../task-index/shard";
 import { INDEX_SHARDS, indexShard } from "../task-index/shards";
 
 /** Upper bound on provider calls in one tick, whatever the backlog. */
@@ -16,6 +17,8 @@ export interface TickReport {
   outcomes: Partial<Record<PollOutcome, number>>;
   /** The tick stopped early because the provider is in trouble. */
   stoppedForTrouble: boolean;
+  /** Shards or task objects that failed to answer (their tasks stay due). */
+  errors: number;
   ms: number;
 }
 
@@ -28,6 +31,7 @@ export async function runTick(env: Env, now: number): Promise<TickReport> {
     providerCalls: 0,
     outcomes: {},
     stoppedForTrouble: false,
+    errors: 0,
     ms: 0,
   };
   // Start at a different shard each minute so a budget cut never starves the same shards.
@@ -36,8 +40,17 @@ export async function runTick(env: Env, now: number): Promise<TickReport> {
     const budget = MAX_POLLS_PER_TICK - report.polled;
     if (budget <= 0) break;
     // Shards one after another: when the provider is in trouble, later shards leave it alone.
-    const r = await indexShard(env, (first + i) % INDEX_SHARDS).tick(now, budget);
+    const shard = (first + i) % INDEX_SHARDS;
+    let r: ShardTickReport;
+    try {
+      r = await indexShard(env, shard).tick(now, budget);
+    } catch (err) {
+      console.error(`cron: shard ${shard} failed`, err);
+      report.errors++;
+      continue;
+    }
     report.shardsVisited++;
+    report.errors += r.errors;
     report.due += r.due;
     report.polled += r.polled;
     report.providerCalls += r.providerCalls;

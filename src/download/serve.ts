@@ -17,20 +17,18 @@ export async function serveWav(bucket: R2Bucket, taskId: string, request: Reques
   try {
     object = await bucket.get(key, { range: request.headers, onlyIf: request.headers });
   } catch (err) {
-    // R2 rejects a range it cannot satisfy; answer as HTTP does.
-    const head = await bucket.head(key);
-    if (!head) return notStored(taskId);
-    if (request.headers.has("range")) {
-      throw unsatisfiable(head.size);
-    }
-    throw err;
+    if (!request.headers.has("range")) throw err;
+    // A Range R2 cannot apply (malformed, or past the end) is ignored, as HTTP allows: 200.
+    object = await bucket.get(key, { onlyIf: request.headers });
   }
   if (!object) return notStored(taskId);
   if (!("body" in object)) {
-    // A precondition failed: If-None-Match matched (304) or If-Match did not (412).
-    return request.headers.has("if-none-match")
-      ? notModified(object)
-      : Promise.reject(apiError(412, "precondition_failed", "If-Match does not match the stored WAV."));
+    // A precondition failed: If-Match / If-Unmodified-Since → 412, otherwise (If-None-Match,
+    // If-Modified-Since) → 304.
+    if (failsIfMatch(request.headers, object)) {
+      throw apiError(412, "precondition_failed", "The stored WAV does not match If-Match / If-Unmodified-Since.");
+    }
+    return notModified(object);
   }
 
   const range = resolveRange(object.range, object.size);
@@ -73,6 +71,13 @@ function resolveRange(range: R2Range | undefined, size: number): { offset: numbe
 
 function unsatisfiable(size: number) {
   return apiError(416, "range_not_satisfiable", `The WAV has ${size} bytes.`, { "content-range": `bytes */${size}` });
+}
+
+function failsIfMatch(headers: Headers, object: R2Object): boolean {
+  const ifMatch = headers.get("if-match");
+  if (ifMatch !== null && ifMatch.trim() !== "*" && !ifMatch.split(",").some((t) => t.trim() === object.httpEtag)) return true;
+  const since = headers.get("if-unmodified-since");
+  return since !== null && !Number.isNaN(Date.parse(since)) && object.uploaded.getTime() > Date.parse(since) + 999;
 }
 
 function matchesIfNoneMatch(header: string | null, etag: string): boolean {

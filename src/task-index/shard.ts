@@ -4,7 +4,7 @@
 
 import { DurableObject } from "cloudflare:workers";
 import type { TaskState } from "../task/machine";
-import type { PollOutcome } from "../task/object";
+import type { PollOutcome, PollReport } from "../task/object";
 import { taskObject } from "../task/objects";
 import type { TaskView } from "../task/view";
 import type { IndexEntry } from "./shards";
@@ -28,6 +28,8 @@ const SCHEMA = [
 export const MAX_POLLS_PER_SHARD = 40;
 /** Due tasks polled at once within a shard. */
 const POLL_CONCURRENCY = 4;
+/** A due row taken by a tick is not due again for this long, unless its poll says otherwise. */
+const CLAIM_MS = 60_000;
 
 export interface ListQuery {
   state?: TaskState;
@@ -42,6 +44,8 @@ export interface ShardTickReport {
   providerCalls: number;
   outcomes: Partial<Record<PollOutcome, number>>;
   trouble: boolean;
+  /** Polls that failed before an answer (the task object threw). */
+  errors: number;
 }
 
 export class TaskIndexShard extends DurableObject<Env> {
@@ -96,12 +100,22 @@ export class TaskIndexShard extends DurableObject<Env> {
       .toArray()
       .map((r) => r.task_id);
 
-    const report: ShardTickReport = { due: due.length, polled: 0, providerCalls: 0, outcomes: {}, trouble: false };
+    const report: ShardTickReport = { due: due.length, polled: 0, providerCalls: 0, outcomes: {}, trouble: false, errors: 0 };
+    // Claimed for this tick: an overlapping tick will not pick them again before they answer.
+    for (const taskId of due) this.sql.exec("UPDATE tasks SET due_at = ? WHERE task_id = ?", now + CLAIM_MS, taskId);
     let next = 0;
     const worker = async () => {
       while (!report.trouble && next < due.length) {
         const taskId = due[next++]!;
-        const result = await taskObject(this.env, taskId).poll(taskId);
+        let result: PollReport;
+        try {
+          result = await taskObject(this.env, taskId).poll(taskId);
+        } catch (err) {
+          // One object failing (reset, overloaded) must not end the tick; it is due again later.
+          console.error(`poll ${taskId} failed`, err);
+          report.errors++;
+          continue;
+        }
         report.polled++;
         if (result.providerCalled) report.providerCalls++;
         report.outcomes[result.outcome] = (report.outcomes[result.outcome] ?? 0) + 1;

@@ -8,6 +8,7 @@
 //      │                  └──────── transferFailed (final, or out of attempts) ──▶ failed
 //      └── providerFailed / expired ─────────────────────────────────────────────▶ failed
 //   failed ──wavUrl──▶ downloading   (a later verified WAV URL gives a failed task another go)
+//   downloading ──wavUrl (another URL, no attempt running)──▶ downloading with that URL, at once
 
 import { MAX_TRANSFER_ATTEMPTS, pollDelayMs, TRANSFER_LEASE_MS, transferRetryDelayMs } from "./backoff";
 
@@ -125,7 +126,11 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
           dueAt: now,
         };
       }
-      return t; // downloading already (duplicate or retried callback) or stored (final)
+      if (t.state === "downloading" && t.attemptStartedAt === null && e.url !== t.sourceUrl) {
+        // A new URL while waiting to retry (a redelivery may carry a fresh link): use it now.
+        return { ...t, sourceUrl: e.url, attempts: 0, error: null, dueAt: now };
+      }
+      return t; // a duplicate, a new URL while an attempt runs, or stored (final)
 
     case "providerFailed":
       if (t.state !== "pending") return t; // a result we already act on wins over a late failure

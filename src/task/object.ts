@@ -8,7 +8,7 @@ import { readConfig } from "../config";
 import { indexShardFor, type IndexEntry } from "../task-index/shards";
 import { getWavRecord, ProviderError } from "../provider/client";
 import { transferWav } from "../transfer/transfer";
-import { MIN_POLL_INTERVAL_MS } from "./backoff";
+import { MIN_POLL_INTERVAL_MS, TRANSFER_LEASE_MS } from "./backoff";
 import { apply, isExpired, mayPoll, type Limits, type Task, type TaskEvent } from "./machine";
 import { TaskStore } from "./store";
 import { toView, type TaskView } from "./view";
@@ -42,6 +42,8 @@ export class TaskObject extends DurableObject<Env> {
   private readonly store: TaskStore;
   /** True while this instance runs a transfer; a recorded attempt without it was interrupted. */
   private transferring = false;
+  /** True while this instance waits for the provider's answer to a poll. */
+  private polling = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -51,7 +53,8 @@ export class TaskObject extends DurableObject<Env> {
   /** A verified callback (or a poll answer): recorded durably before this returns. */
   async ingest(taskId: string, result: ProviderResult): Promise<TaskView> {
     const { task, changed } = this.update(taskId, result);
-    if (changed) await this.wake(Date.now());
+    // A redelivered callback also re-arms a task whose alarm was lost (it changes nothing else).
+    if (changed || (await this.needsAlarm(task!))) await this.wake(Date.now());
     return toView(task!);
   }
 
@@ -71,6 +74,20 @@ export class TaskObject extends DurableObject<Env> {
 
   /** Called by the cron (through the index shard) when the task is due. */
   async poll(taskId: string): Promise<PollReport> {
+    // Two overlapping ticks must not both reach the provider within 30 s.
+    if (this.polling) {
+      const current = this.store.load();
+      return { outcome: "not_due", providerCalled: false, entry: current ? indexEntry(current.task, current.version) : null };
+    }
+    this.polling = true;
+    try {
+      return await this.pollOnce(taskId);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async pollOnce(taskId: string): Promise<PollReport> {
     const stored = this.store.load();
     if (!stored) return { outcome: "unknown", providerCalled: false, entry: null };
     const task = stored.task;
@@ -141,6 +158,8 @@ export class TaskObject extends DurableObject<Env> {
     this.update(task.taskId, { type: "transferStarted" });
     this.transferring = true;
     try {
+      // The shard learns of the download (and of its lease) before it starts, not after.
+      await this.syncIndex();
       const outcome = await transferWav({
         taskId: task.taskId,
         sourceUrl: task.sourceUrl!,
@@ -170,6 +189,14 @@ export class TaskObject extends DurableObject<Env> {
     return { task: after, changed };
   }
 
+  /** A task with work left (a download, an index update) but no alarm set and nothing running. */
+  private async needsAlarm(task: Task): Promise<boolean> {
+    if (this.transferring) return false;
+    const stored = this.store.load();
+    const pendingWork = task.state === "downloading" || (stored !== null && stored.indexedVersion < stored.version);
+    return pendingWork && (await this.ctx.storage.getAlarm()) === null;
+  }
+
   /** Makes sure the alarm fires no later than `at` (not for use inside alarm()). */
   private async wake(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
@@ -194,7 +221,11 @@ export class TaskObject extends DurableObject<Env> {
     const stored = this.store.load();
     if (!stored) return null;
     const times: number[] = [];
-    if (stored.task.state === "downloading" && stored.task.dueAt !== null) times.push(stored.task.dueAt);
+    const { state, dueAt, attemptStartedAt } = stored.task;
+    if (state === "downloading" && dueAt !== null) {
+      // Should an alarm ever run beside a live transfer, look again when its lease ends, not now.
+      times.push(this.transferring && attemptStartedAt !== null ? Math.max(dueAt, attemptStartedAt + TRANSFER_LEASE_MS) : dueAt);
+    }
     if (stored.indexedVersion < stored.version) times.push(Date.now() + (indexed ? 0 : INDEX_RETRY_MS));
     return times.length > 0 ? Math.min(...times) : null;
   }

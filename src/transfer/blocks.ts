@@ -30,10 +30,6 @@ export class WavBlocks {
     this.reader = byobReader(body);
   }
 
-  get bytesRead(): number {
-    return this.total;
-  }
-
   /** The next block, or null at the end of a complete body. Throws a TransferError otherwise. */
   async next(): Promise<Uint8Array | null> {
     if (this.done) return null;
@@ -41,24 +37,32 @@ export class WavBlocks {
     const { value, done } = await this.read(min);
     const block = value && value.byteLength > 0 ? value : null;
 
-    if (block !== null) {
-      if (this.total === 0 && !looksLikeWav(block)) {
-        throw new TransferError("not_a_wav", "the source's body does not start with a RIFF/WAVE header", false);
+    try {
+      if (block !== null) await this.check(block);
+      if (done) {
+        this.done = true;
+        this.checkComplete();
       }
-      this.total += block.byteLength;
-      if (this.total > this.limits.maxBytes) {
-        throw new TransferError("too_large", `the WAV is larger than MAX_WAV_BYTES (${this.limits.maxBytes})`, false);
-      }
-      if (this.limits.length !== null && this.total > this.limits.length) {
-        throw new TransferError("length_mismatch", `the source sent more than the ${this.limits.length} bytes it declared`, true);
-      }
-      await this.digestWriter.write(block);
-    }
-    if (done) {
-      this.done = true;
-      this.checkComplete();
+    } catch (err) {
+      await this.cancel(err); // let the source connection go at once
+      throw err;
     }
     return block ?? (this.done ? null : this.next());
+  }
+
+  /** Header, size cap and declared length, then the block goes into the hash. */
+  private async check(block: Uint8Array): Promise<void> {
+    if (this.total === 0 && !looksLikeWav(block)) {
+      throw new TransferError("not_a_wav", "the source's body does not start with a RIFF/WAVE header", false);
+    }
+    this.total += block.byteLength;
+    if (this.total > this.limits.maxBytes) {
+      throw new TransferError("too_large", `the WAV is larger than MAX_WAV_BYTES (${this.limits.maxBytes})`, false);
+    }
+    if (this.limits.length !== null && this.total > this.limits.length) {
+      throw new TransferError("length_mismatch", `the source sent more than the ${this.limits.length} bytes it declared`, true);
+    }
+    await this.digestWriter.write(block);
   }
 
   /** Lower-case hex sha256 of every byte read; call after next() returned null. */

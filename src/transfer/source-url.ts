@@ -18,7 +18,8 @@ export function checkSourceUrl(raw: string, allowlist: readonly string[]): UrlVe
   if (url.username !== "" || url.password !== "") {
     return { ok: false, reason: "URLs with credentials are not allowed" };
   }
-  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  // "localhost." is "localhost": one trailing dot is dropped before any comparison.
+  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
   const port = url.port || (url.protocol === "https:" ? "443" : "80");
   const match = matchAllowlist(host, port, allowlist);
 
@@ -52,7 +53,7 @@ function matchAllowlist(host: string, port: string, allowlist: readonly string[]
 }
 
 function splitEntry(entry: string): { pattern: string; entryPort: string | null } {
-  const e = entry.trim().toLowerCase();
+  const e = entry.trim().toLowerCase().replace(/\.(?=:\d+$|$)/, "");
   // [v6]:port, [v6], host:port, host
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(e);
   if (v6) return { pattern: v6[1]!, entryPort: v6[2] ?? null };
@@ -102,10 +103,15 @@ function isInternalIPv6(host: string): boolean {
   if (groups === null) return true; // unparseable literal: refuse rather than guess
   if (groups.every((g) => g === 0)) return true; // ::
   if (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1) return true; // ::1
-  // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible forms carry an IPv4 address.
-  if (groups.slice(0, 5).every((g) => g === 0) && (groups[5] === 0xffff || groups[5] === 0)) {
-    return isInternalIPv4([groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff]);
-  }
+  const v4 = (hi: number, lo: number) => [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff];
+  // IPv4-mapped (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d) and IPv4-compatible forms
+  // carry an IPv4 address in their last 32 bits.
+  const mapped = groups.slice(0, 4).every((g) => g === 0) && (
+    (groups[4] === 0 && (groups[5] === 0xffff || groups[5] === 0)) || (groups[4] === 0xffff && groups[5] === 0)
+  );
+  if (mapped) return isInternalIPv4(v4(groups[6]!, groups[7]!));
+  // 6to4 (2002:a.b.c.d::/48) tunnels to the IPv4 address in its second and third groups.
+  if (groups[0] === 0x2002 && isInternalIPv4(v4(groups[1]!, groups[2]!))) return true;
   const first = groups[0]!;
   return (
     (first & 0xfe00) === 0xfc00 || // unique local fc00::/7 (incl. fd00:ec2::254 metadata)

@@ -38,7 +38,11 @@ export async function openSource(rawUrl: string, opts: SourceOptions): Promise<O
       if (hop >= MAX_REDIRECTS) {
         throw new TransferError("too_many_redirects", `source redirected more than ${MAX_REDIRECTS} times`, false);
       }
-      current = new URL(location, verdict.url).toString();
+      try {
+        current = new URL(location, verdict.url).toString();
+      } catch {
+        throw new TransferError("source_http_error", `source redirected to an invalid Location`, false);
+      }
       continue;
     }
 

@@ -95,7 +95,10 @@ async function putMultipart(
 ): Promise<number> {
   // The header check happens on the first block, before an upload exists to clean up.
   let block = await blocks.next();
-  const upload = await bucket.createMultipartUpload(key, options);
+  const upload = await bucket.createMultipartUpload(key, options).catch(async (err: unknown) => {
+    await blocks.cancel(err);
+    throw err;
+  });
   const parts: R2UploadedPart[] = [];
   let inFlight: Promise<void> = Promise.resolve();
   let part = new Uint8Array(PART_BYTES);

@@ -1,4 +1,6 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { taskObject } from "../../../src/task/objects";
 import { describe, expect, it } from "vitest";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
@@ -84,6 +86,40 @@ describe("POST /callbacks/wav: success", () => {
     expect(requestsTo(url)).toHaveLength(1);
     const listed = await env.BUCKET.list({ prefix: `wav/${taskId}` });
     expect(listed.objects.map((o) => o.key)).toEqual([`wav/${taskId}.wav`]);
+  });
+});
+
+describe("POST /callbacks/wav: recovery", () => {
+  it("a task is listed as downloading while its first attempt runs", async () => {
+    const taskId = uniqueTaskId();
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    route("GET", url, async () => {
+      await gate;
+      return wavResponse(makeWav());
+    });
+    await sendCallback(successBody(taskId, url));
+    await expect
+      .poll(async () => ((await jsonOf(await api("/api/tasks?state=downloading&limit=100"))).tasks as { taskId: string }[]).map((t) => t.taskId), { timeout: 5_000 })
+      .toContain(taskId);
+    release();
+    await waitForState(taskId, ["stored"]);
+  });
+
+  it("a redelivered callback re-arms a task whose alarm was lost", async () => {
+    const taskId = uniqueTaskId();
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    route("GET", url, () => new Response("busy", { status: 503 }));
+    await sendCallback(successBody(taskId, url));
+    await expect.poll(async () => (await getTask(taskId))?.error?.code, { timeout: 5_000 }).toBe("source_http_error");
+    const stub = taskObject(env, taskId);
+    await runInDurableObject(stub, (_instance, state) => state.storage.deleteAlarm());
+    expect(await runDurableObjectAlarm(stub)).toBe(false); // nothing would ever wake it
+    route("GET", url, () => wavResponse(makeWav()));
+    await sendCallback(successBody(taskId, url)); // the provider's retry: same URL, changes nothing
+    // Armed again (for its retry time) — polled, since the alarm may be running right now.
+    await expect.poll(() => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm()), { timeout: 5_000 }).toBeGreaterThan(Date.now());
   });
 });
 

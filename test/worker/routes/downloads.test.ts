@@ -84,4 +84,20 @@ describe("GET/HEAD /api/tasks/:taskId/wav", () => {
     if (res.status === 200) expect(new Uint8Array(await res.arrayBuffer())).toEqual(wav);
     else expect(res.headers.get("content-range")).toBe(`bytes */${wav.length}`);
   });
+
+  it("If-Match with another ETag is 412; If-Modified-Since after the upload is 304", async () => {
+    const { taskId } = await storedTask();
+    const res = await api(`/api/tasks/${taskId}/wav`, { headers: { "if-match": '"not-this-one"' } });
+    expect(res.status).toBe(412);
+    expect((await jsonOf(res)).error.code).toBe("precondition_failed");
+    const later = new Date(Date.now() + 3_600_000).toUTCString();
+    expect((await api(`/api/tasks/${taskId}/wav`, { headers: { "if-modified-since": later } })).status).toBe(304);
+  });
+
+  it("a malformed Range is ignored: 200 with the whole WAV", async () => {
+    const { taskId, wav } = await storedTask();
+    const res = await api(`/api/tasks/${taskId}/wav`, { headers: { range: "bytes=abc" } });
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(wav);
+  });
 });

@@ -21,7 +21,7 @@ describe("task state machine", () => {
   it("a WAV URL starts a download due now; a duplicate changes nothing", () => {
     const t = run([[{ type: "registered" }, T0], [{ type: "wavUrl", url: "https://x/a.wav" }, T0 + 10]])!;
     expect(t).toMatchObject({ state: "downloading", sourceUrl: "https://x/a.wav", dueAt: T0 + 10, updatedAt: T0 + 10 });
-    expect(apply(t, "a", { type: "wavUrl", url: "https://x/b.wav" }, T0 + 20, limits)).toBe(t);
+    expect(apply(t, "a", { type: "wavUrl", url: "https://x/a.wav" }, T0 + 20, limits)).toBe(t);
   });
 
   it("an unknown task is created by a WAV URL or by a failure", () => {
@@ -84,6 +84,14 @@ describe("task state machine", () => {
     const failed = run([[{ type: "providerFailed", error: { code: "500", message: "x" } }, T0]])!;
     const t = apply(failed, "a", { type: "wavUrl", url: "u" }, T0 + 1, limits)!;
     expect(t).toMatchObject({ state: "downloading", attempts: 0, error: null, sourceUrl: "u" });
+  });
+
+  it("another WAV URL while waiting to retry replaces the old one; while an attempt runs it waits", () => {
+    let t = run([[{ type: "wavUrl", url: "u1" }, T0], [{ type: "transferStarted" }, T0]])!;
+    expect(apply(t, "a", { type: "wavUrl", url: "u2" }, T0 + 1, limits)).toBe(t);
+    t = apply(t, "a", { type: "transferFailed", error: { code: "source_http_error", message: "HTTP 403" }, retryable: true }, T0 + 2, limits)!;
+    t = apply(t, "a", { type: "wavUrl", url: "u2" }, T0 + 3, limits)!;
+    expect(t).toMatchObject({ state: "downloading", sourceUrl: "u2", attempts: 0, error: null, dueAt: T0 + 3 });
   });
 
   it("a late provider failure does not override a download in progress", () => {

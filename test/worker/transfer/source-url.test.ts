@@ -47,6 +47,10 @@ describe("WAV source URL policy", () => {
     "https://[::ffff:127.0.0.1]/x.wav",
     "https://[::ffff:169.254.169.254]/x.wav",
     "https://[64:ff9b::a9fe:a9fe]/x.wav",
+    "https://[::ffff:0:7f00:1]/x.wav",
+    "https://[2002:a9fe:a9fe::1]/x.wav",
+    "https://localhost./x.wav",
+    "https://metadata.google.internal./computeMetadata/v1/",
     // Alternative spellings the URL parser normalises to internal addresses.
     "https://2130706433/x.wav",
     "https://0x7f.0.0.1/x.wav",
