@@ -3,7 +3,7 @@
 
 import { join } from "node:path";
 import { REPO_ROOT, startDevWorker, workerVarsFor } from "../e2e/harness.ts";
-import { callbackHeaders, successCallback } from "../simulator/signature.ts";
+import { callbackHeaders, failureCallback, successCallback } from "../simulator/signature.ts";
 import type { Simulator } from "../simulator/simulator.ts";
 import { runLoad, type LoadResult } from "./load.ts";
 
@@ -23,6 +23,8 @@ export interface AckResult {
   seconds: number;
   healthz: LoadResult;
   callbacks: LoadResult;
+  /** Reference, not a target: failure callbacks (a new task each, but no WAV transfer behind them). */
+  failures: LoadResult | null;
   /** Reference, not a target: one durable write into a new Durable Object per request (./floor). */
   floor: LoadResult | null;
   /** Tasks the callbacks created that were stored by the time the worker was stopped. */
@@ -77,10 +79,35 @@ export async function benchAck(opts: AckOptions): Promise<AckResult> {
     }
     await dev.stop();
 
+    log(`  POST /callbacks/wav with failure callbacks (code 451: no transfer follows), fresh session, ${opts.seconds} s at concurrency ${opts.connections}`);
+    const failures = await benchFailures(opts);
+    log(`    p50 ${failures.latencyMs.p50} ms, p99 ${failures.latencyMs.p99} ms, ${failures.rps.toFixed(0)} req/s, non-2xx ${failures.non2xx}, errors ${failures.errors}`);
+
     log(`  floor: POST /write (one row into a new Durable Object each), ${opts.seconds} s at concurrency ${opts.connections}`);
     const floor = await benchFloor(opts);
     log(`    p50 ${floor.latencyMs.p50} ms, p99 ${floor.latencyMs.p99} ms, ${floor.rps.toFixed(0)} req/s, non-2xx ${floor.non2xx}, errors ${floor.errors}`);
-    return { connections: opts.connections, seconds: opts.seconds, healthz: h, callbacks: c, floor, storedAfter: { checked: sample.length, stored } };
+    return { connections: opts.connections, seconds: opts.seconds, healthz: h, callbacks: c, failures, floor, storedAfter: { checked: sample.length, stored } };
+  } finally {
+    await dev.stop();
+  }
+}
+
+/** Failure callbacks for new tasks: the ack path (verify, new task object, durable write) without the transfer it starts. */
+async function benchFailures(opts: AckOptions): Promise<LoadResult> {
+  const dev = await startDevWorker({ vars: workerVarsFor(opts.sim, opts.keys), ...(opts.tmpRoot ? { tmpRoot: opts.tmpRoot } : {}) });
+  try {
+    const stamp = Date.now().toString(36);
+    const failure = (prefix: string) => (i: number) => {
+      const id = `${prefix}-${stamp}-${i}`;
+      return {
+        method: "POST" as const,
+        path: "/callbacks/wav",
+        headers: callbackHeaders(opts.keys.hmacKey, id),
+        body: JSON.stringify(failureCallback(id, 451, "source audio download failed")),
+      };
+    };
+    await runLoad({ url: dev.url, connections: opts.connections, duration: opts.warmupSeconds, make: failure("warm") });
+    return await runLoad({ url: dev.url, connections: opts.connections, duration: opts.seconds, make: failure("fail") });
   } finally {
     await dev.stop();
   }

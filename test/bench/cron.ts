@@ -98,6 +98,18 @@ export async function benchCron(opts: CronOptions): Promise<CronResult> {
     };
   };
 
+  /** Ticks with nothing due, once the measured tick's after-effects (index updates) are over. */
+  const idleTicks = async (dev: DevWorker, tracked: number): Promise<TickMeasure[]> => {
+    await new Promise((r) => setTimeout(r, 5000));
+    const out: TickMeasure[] = [];
+    for (let i = 0; i < opts.idleTicks; i++) {
+      out.push(await tick(dev, tracked, 0));
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    log(`    ticks with nothing due, ${tracked} tracked: ${out.map((t) => `${t.tickMs} ms`).join(", ")}`);
+    return out;
+  };
+
   const result: CronResult = { due: opts.due, ticks: [], idle: [], registration: { tasks: 0, seconds: 0, perSecond: 0, failed: 0 } };
   try {
     log(`  session 1 (OVERDUE_AFTER_SECONDS=1): register the ${opts.due} tasks that will be due`);
@@ -118,7 +130,7 @@ export async function benchCron(opts: CronOptions): Promise<CronResult> {
       const dueAgainAt = Date.now() + 31_000; // polled PENDING: next due in 30 s
       log(`    tick with ${small} tracked: due ${m1.due}, provider calls ${m1.providerCallsSimulator}, ${m1.tickMs} ms`);
       result.ticks.push(m1);
-      for (let i = 0; i < opts.idleTicks; i++) result.idle.push(await tick(dev, small, 0));
+      result.idle.push(...(await idleTicks(dev, small)));
 
       await register(dev, "idle", small - opts.due, large - small);
       // The idle ticks for the large set come after its measured tick (the due tasks are not due
@@ -131,7 +143,7 @@ export async function benchCron(opts: CronOptions): Promise<CronResult> {
       const m2 = await tick(dev, large, opts.due);
       log(`    tick with ${large} tracked: due ${m2.due}, provider calls ${m2.providerCallsSimulator}, ${m2.tickMs} ms`);
       result.ticks.push(m2);
-      for (let i = 0; i < opts.idleTicks; i++) result.idle.push(await tick(dev, large, 0));
+      result.idle.push(...(await idleTicks(dev, large)));
     } finally {
       await dev.stop();
     }

@@ -106,7 +106,7 @@ async function main(): Promise<number> {
         keys: KEYS,
         due: quick ? 20 : 100,
         tracked: quick ? [200, 1000] : [1000, 10_000],
-        idleTicks: 3,
+        idleTicks: 5,
         registerConcurrency: 20,
         tmpRoot,
         log,

@@ -115,6 +115,17 @@ export function rows(r: BenchResults): Row[] {
       target: "≥ 0.5×",
       result: tput >= 0.5 && errs === 0 ? "PASS" : "MISS",
     });
+    if (r.ack.failures) {
+      const f = r.ack.failures;
+      out.push({
+        measure: `(reference) failure callbacks, no transfer behind them, concurrency ${connections}`,
+        value: `p50 ${fmtMs(f.latencyMs.p50)}, p99 ${fmtMs(f.latencyMs.p99)}, ${f.rps.toFixed(0)} req/s`,
+        reference: `/healthz p99 ${fmtMs(h.latencyMs.p99)}, ${h.rps.toFixed(0)} req/s`,
+        ratio: `p99 ${fmtRatio(f.latencyMs.p99 / h.latencyMs.p99)}, req/s ${fmtRatio(f.rps / h.rps)}`,
+        target: "",
+        result: "",
+      });
+    }
     if (r.ack.floor) {
       const f = r.ack.floor;
       out.push({
@@ -263,7 +274,9 @@ ${passed} of ${judged.length} targets met.
   checked to be \`stored\`${ack ? ` (${ack.storedAfter.stored} of ${ack.storedAfter.checked})` : ""}. The "(reference)" row runs the same load against
   test/bench/floor, a worker that only writes one row into a new Durable Object per request: the least
   that keeping each task in its own object costs on this machine. It has no target; it tells how much of
-  the gap to \`/healthz\` is the platform's and how much is the worker's.
+  the gap to \`/healthz\` is the platform's and how much is the worker's. The "failure callbacks" row
+  sends signed failure callbacks (code 451) for new tasks to a fresh session: the same ack path, but no
+  WAV transfer runs behind it.
 - **Ingest** (${sizes || "n/a"}): one WAV served by the simulator (made on the fly, hashed as it is sent). Each
   run starts a fresh \`wrangler dev\` session with fresh local state, pushes a 1 MiB WAV through the same path
   to warm it up, takes the idle RSS (median over 1 s), then measures. Worker: from sending the signed
