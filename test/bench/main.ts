@@ -16,7 +16,7 @@ import { startSimulator } from "../simulator/simulator.ts";
 import { benchAck } from "./ack.ts";
 import { benchCron } from "./cron.ts";
 import { benchIngest, type IngestMode, type IngestRun } from "./ingest.ts";
-import { environment, rows, textTable, writeBenchmarks, type BenchResults } from "./report.ts";
+import { environment, readRecorded, rows, textTable, writeBenchmarks, type BenchResults } from "./report.ts";
 
 const HELP = `npm run bench -- [options]
 
@@ -25,6 +25,7 @@ const HELP = `npm run bench -- [options]
   --out <file>       write the Markdown report here (default BENCHMARKS.md for a full run)
   --no-write         do not write a report
   --tmp <dir>        where the wrangler dev sessions keep their local state (default: the OS tmp dir)
+  --rewrite          measure nothing: rewrite BENCHMARKS.md (or --out) from the raw results recorded in it
   -h, --help
 `;
 
@@ -39,11 +40,19 @@ async function main(): Promise<number> {
       out: { type: "string" },
       "no-write": { type: "boolean" },
       tmp: { type: "string" },
+      rewrite: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.rewrite) {
+    const path = values.out ?? join(REPO_ROOT, "BENCHMARKS.md");
+    const { results, env } = readRecorded(path);
+    writeBenchmarks(path, results, env);
+    process.stdout.write(`${textTable(rows(results))}\n\nrewrote ${path}\n`);
     return 0;
   }
   const quick = values.quick === true;
