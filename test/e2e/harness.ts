@@ -43,6 +43,8 @@ export interface StartDevWorkerOptions {
   port?: number;
   /** Default: a new temporary directory, deleted on stop. */
   persistTo?: string;
+  /** Where the temporary directory (env file, default state) is made; default os.tmpdir(). */
+  tmpRoot?: string;
   /** Keep persistTo on stop (only meaningful when you passed it). */
   keepState?: boolean;
   /** Polled until it answers below 500; default /healthz. */
@@ -160,7 +162,7 @@ function alive(pid: number): boolean {
 export async function startDevWorker(options: StartDevWorkerOptions = {}): Promise<DevWorker> {
   const port = options.port ?? (await freePort());
   const url = `http://${HOST}:${port}`;
-  const tmp = mkdtempSync(join(tmpdir(), "wav-edge-dev-"));
+  const tmp = mkdtempSync(join(options.tmpRoot ?? tmpdir(), "wav-edge-dev-"));
   const persistTo = options.persistTo ?? join(tmp, "state");
   const ownsState = options.persistTo === undefined;
   const envFile = join(tmp, "dev.env");
