@@ -38,6 +38,8 @@ export interface Environment {
   wrangler: string;
   workerd: string;
   tmpFs: string;
+  /** The commit measured, and whether src/ or wrangler.toml had uncommitted changes. */
+  commit?: string;
 }
 
 const MiB = 1 << 20;
@@ -72,7 +74,16 @@ export function environment(tmpRoot: string): Environment {
   } catch {
     // unknown
   }
+  let commit = "?";
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "wrangler.toml"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+    if (dirty) commit += " (with uncommitted changes in src/ or wrangler.toml)";
+  } catch {
+    // not a git checkout
+  }
   return {
+    commit,
     cpuModel: cpus()[0]?.model.trim() ?? "?",
     cores: cpus().length,
     memory: `${(totalmem() / (1 << 30)).toFixed(1)} GiB`,
@@ -256,6 +267,7 @@ the provider simulator (test/simulator) in the bench's own Node process. Re-run 
 | wrangler | ${env.wrangler} |
 | workerd | ${env.workerd} |
 | Local state (\`--persist-to\`) | ${env.tmpFs} |
+| Worker measured | commit ${env.commit ?? "?"} |
 
 ## Results
 
