@@ -46,6 +46,17 @@ globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
   return r.handler(new Request(original.url, { method: original.method, headers: original.headers, body }));
 };
 
+/** Answers `url` only once the returned function is called: a source that has not answered yet. */
+export function heldRoute(url: string, answer: () => Response): () => void {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  route("GET", url, async () => {
+    await gate;
+    return answer();
+  });
+  return release;
+}
+
 afterEach(() => {
   routes.length = 0;
   requests.length = 0;

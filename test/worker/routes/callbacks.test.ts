@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { taskObject } from "../../../src/task/objects";
 import { describe, expect, it } from "vitest";
-import { requestsTo, route } from "../../helpers/fake-net";
+import { heldRoute, requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
 import { api, call, getTask, sendCallback, successBody, uniqueTaskId, waitForState, jsonOf } from "../../helpers/worker";
 
@@ -42,12 +42,7 @@ describe("POST /callbacks/wav: success", () => {
   it("answers before the WAV transfer finishes", async () => {
     const taskId = uniqueTaskId();
     const url = `https://cdn.example.com/${taskId}.wav`;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    route("GET", url, async () => {
-      await gate;
-      return wavResponse(makeWav());
-    });
+    const release = heldRoute(url, () => wavResponse(makeWav()));
     const res = await sendCallback(successBody(taskId, url));
     expect(res.status).toBe(200);
     // The acknowledgement came back while the source had not answered yet.
@@ -93,12 +88,7 @@ describe("POST /callbacks/wav: recovery", () => {
   it("a task is listed as downloading while its first attempt runs", async () => {
     const taskId = uniqueTaskId();
     const url = `https://cdn.example.com/${taskId}.wav`;
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    route("GET", url, async () => {
-      await gate;
-      return wavResponse(makeWav());
-    });
+    const release = heldRoute(url, () => wavResponse(makeWav()));
     await sendCallback(successBody(taskId, url));
     await expect
       .poll(async () => ((await jsonOf(await api("/api/tasks?state=downloading&limit=100"))).tasks as { taskId: string }[]).map((t) => t.taskId), { timeout: 5_000 })
