@@ -3,7 +3,8 @@
 // R2 (binding BUCKET)
 //   wav/<taskId>.wav        the WAV, byte for byte as the provider served it.
 //                           httpMetadata.contentType = "audio/wav"
-//                           customMetadata = { taskId, sourceUrl }
+//                           customMetadata = { taskId, sourceUrl } (sourceUrl without its
+//                           query string, at most 1,024 characters)
 //                           Written once, atomically: a single put of a fixed-length stream, or a
 //                           multipart upload completed only after the last byte was checked.
 //
