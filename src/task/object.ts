@@ -7,7 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import { indexShardFor, type IndexEntry } from "../task-index/shards";
 import { getWavRecord, ProviderError } from "../provider/client";
-import { transferWav } from "../transfer/transfer";
+import { adoptStoredWav, transferWav } from "../transfer/transfer";
 import { MIN_POLL_INTERVAL_MS, TRANSFER_LEASE_MS } from "./backoff";
 import { apply, isExpired, mayPoll, type Limits, type Task, type TaskEvent } from "./machine";
 import { TaskStore } from "./store";
@@ -160,7 +160,8 @@ export class TaskObject extends DurableObject<Env> {
     try {
       // The shard learns of the download (and of its lease) before it starts, not after.
       await this.syncIndex();
-      const outcome = await transferWav({
+      const adopted = task.error?.code === "interrupted" ? await adoptStoredWav(this.env.BUCKET, task.taskId, task.sourceUrl!) : null;
+      const outcome = adopted ? ({ ok: true, wav: adopted } as const) : await transferWav({
         taskId: task.taskId,
         sourceUrl: task.sourceUrl!,
         bucket: this.env.BUCKET,

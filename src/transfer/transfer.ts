@@ -41,8 +41,7 @@ export async function transferWav(input: TransferInput): Promise<TransferOutcome
     const options: R2PutOptions & R2MultipartOptions = {
       httpMetadata: { contentType: WAV_CONTENT_TYPE },
       // The URL as given (not a redirect target), minus any signed query string.
-      // R2 allows 2 KiB of custom metadata in all; a very long URL is cut to fit.
-      customMetadata: { taskId: input.taskId, sourceUrl: redact(input.sourceUrl).slice(0, MAX_METADATA_URL) },
+      customMetadata: { taskId: input.taskId, sourceUrl: metadataUrl(input.sourceUrl) },
     };
     const size =
       source.length !== null
@@ -57,6 +56,32 @@ export async function transferWav(input: TransferInput): Promise<TransferOutcome
     const message = `writing to R2 failed: ${err instanceof Error ? err.message : String(err)}`;
     return { ok: false, error: { code: "storage_failed", message }, retryable: true };
   }
+}
+
+/**
+ * After an interrupted attempt: the object may have been committed just before the isolate died.
+ * R2 writes are all-or-nothing, so an object under the key that names this task and source is a
+ * complete copy; it is adopted (hashed as it streams back) instead of fetched again.
+ */
+export async function adoptStoredWav(bucket: R2Bucket, taskId: string, sourceUrl: string): Promise<WavInfo | null> {
+  const key = wavKey(taskId);
+  const object = await bucket.get(key);
+  if (!object) return null;
+  const meta = object.customMetadata ?? {};
+  if (meta.taskId !== taskId || meta.sourceUrl !== metadataUrl(sourceUrl)) {
+    await object.body.cancel();
+    return null;
+  }
+  const digest = new crypto.DigestStream("SHA-256");
+  await object.body.pipeTo(digest);
+  const sha256 = Array.from(new Uint8Array(await digest.digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return { key, size: object.size, sha256, contentType: WAV_CONTENT_TYPE };
+}
+
+/** The source URL as kept in the object's metadata. */
+function metadataUrl(sourceUrl: string): string {
+  // R2 allows 2 KiB of custom metadata in all; a very long URL is cut to fit.
+  return redact(sourceUrl).slice(0, MAX_METADATA_URL);
 }
 
 async function putFixedLength(

@@ -159,6 +159,49 @@ describe("source faults", () => {
   });
 });
 
+describe("crash after the commit", () => {
+  it("an object committed just before the isolate died is adopted, not fetched again", async () => {
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const wav = makeWav({ seconds: 1, seed: 4 });
+    route("GET", url, () => new Response("busy", { status: 503 }));
+    await sendCallback(successBody(taskId, url));
+    await settled(taskId, "source_http_error");
+    // The attempt that died had written the object (R2 commits whole objects or nothing)…
+    await env.BUCKET.put(`wav/${taskId}.wav`, wav, { httpMetadata: { contentType: "audio/wav" }, customMetadata: { taskId, sourceUrl: url } });
+    const stub = taskObject(env, taskId);
+    // …but not its result: the row still says an attempt is running.
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE task SET attempts = attempts + 1, attempt_started_at = ?, version = version + 1", Date.now());
+    });
+    await evictDurableObject(stub);
+    await runDurableObjectAlarm(stub);
+    const task = await waitForState(taskId, ["stored", "failed"]);
+    expect(task.wav).toEqual({ key: `wav/${taskId}.wav`, size: wav.length, sha256: await sha256Hex(wav), contentType: "audio/wav" });
+    expect(requestsTo(url)).toHaveLength(1); // only the first, failed attempt reached the source
+  });
+
+  it("an object that names another source is not adopted", async () => {
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const fresh = makeWav({ seconds: 1, seed: 5 });
+    let n = 0;
+    route("GET", url, () => (++n === 1 ? new Response("busy", { status: 503 }) : wavResponse(fresh)));
+    await sendCallback(successBody(taskId, url));
+    await settled(taskId, "source_http_error");
+    await env.BUCKET.put(`wav/${taskId}.wav`, makeWav({ seconds: 1, seed: 6 }), { customMetadata: { taskId, sourceUrl: "https://elsewhere.example.com/x.wav" } });
+    const stub = taskObject(env, taskId);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec("UPDATE task SET attempts = attempts + 1, attempt_started_at = ?, version = version + 1", Date.now());
+    });
+    await evictDurableObject(stub);
+    await runDurableObjectAlarm(stub);
+    const task = await waitForState(taskId, ["stored", "failed"]);
+    expect(task.wav?.sha256).toBe(await sha256Hex(fresh));
+    expect(requestsTo(url)).toHaveLength(2);
+  });
+});
+
 describe("refused sources (SSRF)", () => {
   for (const bad of [
     "http://cdn.example.com/x.wav",
