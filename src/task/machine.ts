@@ -68,10 +68,6 @@ export type TaskEvent =
   | { type: "pollPending" }
   | { type: "expired" };
 
-export function isFinal(state: TaskState): boolean {
-  return state === "stored" || state === "failed";
-}
-
 function blank(taskId: string, now: number): Task {
   return {
     taskId,

@@ -68,8 +68,7 @@ export class WavBlocks {
   /** Lower-case hex sha256 of every byte read; call after next() returned null. */
   async sha256(): Promise<string> {
     await this.digestWriter.close();
-    const bytes = new Uint8Array(await this.digest.digest);
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    return hex(await this.digest.digest);
   }
 
   /** Stops reading after a failure elsewhere (a refused write, say). */
@@ -111,6 +110,11 @@ export class WavBlocks {
       if (timer !== null) clearTimeout(timer);
     }
   }
+}
+
+/** Lower-case hex of a digest. */
+export function hex(digest: ArrayBuffer): string {
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** fetch() bodies are byte streams; a JS-made stream is first piped into one. */

@@ -4,7 +4,7 @@
 
 import { WAV_CONTENT_TYPE, wavKey } from "../storage/layout";
 import type { TaskError, WavInfo } from "../task/machine";
-import { WavBlocks } from "./blocks";
+import { hex, WavBlocks } from "./blocks";
 import { TransferError } from "./errors";
 import { openSource, redact } from "./source";
 
@@ -74,8 +74,7 @@ export async function adoptStoredWav(bucket: R2Bucket, taskId: string, sourceUrl
   }
   const digest = new crypto.DigestStream("SHA-256");
   await object.body.pipeTo(digest);
-  const sha256 = Array.from(new Uint8Array(await digest.digest), (b) => b.toString(16).padStart(2, "0")).join("");
-  return { key, size: object.size, sha256, contentType: WAV_CONTENT_TYPE };
+  return { key, size: object.size, sha256: hex(await digest.digest), contentType: WAV_CONTENT_TYPE };
 }
 
 /** The source URL as kept in the object's metadata. */

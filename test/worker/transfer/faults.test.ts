@@ -27,6 +27,20 @@ async function settled(taskId: string, code: string) {
   return (await getTask(taskId))!;
 }
 
+/**
+ * Leaves the task as a killed isolate would: an attempt recorded as started that no instance runs
+ * (the runtime cannot be killed from inside a test, so the row is written as it would be), then a
+ * fresh instance, as after the crash, and its alarm. Returns whether an alarm ran.
+ */
+async function crashMidAttempt(taskId: string): Promise<boolean> {
+  const stub = taskObject(env, taskId);
+  await runInDurableObject(stub, (_instance, state) => {
+    state.storage.sql.exec("UPDATE task SET attempts = attempts + 1, attempt_started_at = ?, version = version + 1", Date.now());
+  });
+  await evictDurableObject(stub);
+  return runDurableObjectAlarm(stub);
+}
+
 /** A lazily generated body: `total` bytes after a WAV header, never held whole. */
 function generated(total: number, opts: { stallAfter?: number } = {}): ReadableStream<Uint8Array> {
   const header = makeWav({ bytes: 44 });
@@ -145,14 +159,7 @@ describe("source faults", () => {
     route("GET", url, () => (++n === 1 ? new Response("busy", { status: 503 }) : wavResponse(wav)));
     await sendCallback(successBody(taskId, url));
     await settled(taskId, "source_http_error");
-    const stub = taskObject(env, taskId);
-    // What a killed isolate leaves behind: an attempt recorded as started that no instance runs.
-    // (The runtime cannot be killed from inside a test, so the row is written as it would be.)
-    await runInDurableObject(stub, (_instance, state) => {
-      state.storage.sql.exec("UPDATE task SET attempts = attempts + 1, attempt_started_at = ?, version = version + 1", Date.now());
-    });
-    await evictDurableObject(stub); // a fresh instance, as after the crash
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await crashMidAttempt(taskId)).toBe(true);
     const task = await waitForState(taskId, ["stored", "failed"]);
     expect(task).toMatchObject({ state: "stored", attempts: 3 });
     expect(task.wav?.sha256).toBe(await sha256Hex(wav));
@@ -169,13 +176,8 @@ describe("crash after the commit", () => {
     await settled(taskId, "source_http_error");
     // The attempt that died had written the object (R2 commits whole objects or nothing)…
     await env.BUCKET.put(`wav/${taskId}.wav`, wav, { httpMetadata: { contentType: "audio/wav" }, customMetadata: { taskId, sourceUrl: url } });
-    const stub = taskObject(env, taskId);
     // …but not its result: the row still says an attempt is running.
-    await runInDurableObject(stub, (_instance, state) => {
-      state.storage.sql.exec("UPDATE task SET attempts = attempts + 1, attempt_started_at = ?, version = version + 1", Date.now());
-    });
-    await evictDurableObject(stub);
-    await runDurableObjectAlarm(stub);
+    await crashMidAttempt(taskId);
     const task = await waitForState(taskId, ["stored", "failed"]);
     expect(task.wav).toEqual({ key: `wav/${taskId}.wav`, size: wav.length, sha256: await sha256Hex(wav), contentType: "audio/wav" });
     expect(requestsTo(url)).toHaveLength(1); // only the first, failed attempt reached the source
@@ -190,12 +192,7 @@ describe("crash after the commit", () => {
     await sendCallback(successBody(taskId, url));
     await settled(taskId, "source_http_error");
     await env.BUCKET.put(`wav/${taskId}.wav`, makeWav({ seconds: 1, seed: 6 }), { customMetadata: { taskId, sourceUrl: "https://elsewhere.example.com/x.wav" } });
-    const stub = taskObject(env, taskId);
-    await runInDurableObject(stub, (_instance, state) => {
-      state.storage.sql.exec("UPDATE task SET attempts = attempts + 1, attempt_started_at = ?, version = version + 1", Date.now());
-    });
-    await evictDurableObject(stub);
-    await runDurableObjectAlarm(stub);
+    await crashMidAttempt(taskId);
     const task = await waitForState(taskId, ["stored", "failed"]);
     expect(task.wav?.sha256).toBe(await sha256Hex(fresh));
     expect(requestsTo(url)).toHaveLength(2);
