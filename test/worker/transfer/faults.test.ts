@@ -28,6 +28,20 @@ async function settled(taskId: string, code: string) {
 }
 
 /**
+ * A task whose first attempt met a 503 and now waits to retry; later requests get `then`
+ * (another 503 when not given).
+ */
+async function waitingToRetry(then?: () => Response): Promise<{ taskId: string; url: string }> {
+  const taskId = uniqueTaskId("f");
+  const url = `https://cdn.example.com/${taskId}.wav`;
+  let n = 0;
+  route("GET", url, () => (++n === 1 || !then ? new Response("busy", { status: 503 }) : then()));
+  await sendCallback(successBody(taskId, url));
+  await settled(taskId, "source_http_error");
+  return { taskId, url };
+}
+
+/**
  * Leaves the task as a killed isolate would: an attempt recorded as started that no instance runs
  * (the runtime cannot be killed from inside a test, so the row is written as it would be), then a
  * fresh instance, as after the crash, and its alarm. Returns whether an alarm ran.
@@ -60,13 +74,8 @@ function generated(total: number, opts: { stallAfter?: number } = {}): ReadableS
 
 describe("source faults", () => {
   it("5xx from the source is retried with backoff, then stored", async () => {
-    const taskId = uniqueTaskId("f");
-    const url = `https://cdn.example.com/${taskId}.wav`;
-    const wav = makeWav({ seconds: 1 });
-    let n = 0;
-    route("GET", url, () => (++n === 1 ? new Response("busy", { status: 503 }) : wavResponse(wav)));
-    await sendCallback(successBody(taskId, url));
-    const retrying = await settled(taskId, "source_http_error");
+    const { taskId } = await waitingToRetry(() => wavResponse(makeWav({ seconds: 1 })));
+    const retrying = (await getTask(taskId))!;
     expect(retrying.state).toBe("downloading");
     expect(retrying.error?.message).toContain("503");
     await retryNow(taskId);
@@ -152,13 +161,8 @@ describe("source faults", () => {
   });
 
   it("an isolate killed mid-transfer: the next alarm finds the orphaned attempt and resumes", async () => {
-    const taskId = uniqueTaskId("f");
-    const url = `https://cdn.example.com/${taskId}.wav`;
     const wav = makeWav({ seconds: 1 });
-    let n = 0;
-    route("GET", url, () => (++n === 1 ? new Response("busy", { status: 503 }) : wavResponse(wav)));
-    await sendCallback(successBody(taskId, url));
-    await settled(taskId, "source_http_error");
+    const { taskId } = await waitingToRetry(() => wavResponse(wav));
     expect(await crashMidAttempt(taskId)).toBe(true);
     const task = await waitForState(taskId, ["stored", "failed"]);
     expect(task).toMatchObject({ state: "stored", attempts: 3 });
@@ -168,12 +172,8 @@ describe("source faults", () => {
 
 describe("crash after the commit", () => {
   it("an object committed just before the isolate died is adopted, not fetched again", async () => {
-    const taskId = uniqueTaskId("f");
-    const url = `https://cdn.example.com/${taskId}.wav`;
     const wav = makeWav({ seconds: 1, seed: 4 });
-    route("GET", url, () => new Response("busy", { status: 503 }));
-    await sendCallback(successBody(taskId, url));
-    await settled(taskId, "source_http_error");
+    const { taskId, url } = await waitingToRetry();
     // The attempt that died had written the object (R2 commits whole objects or nothing)…
     await env.BUCKET.put(`wav/${taskId}.wav`, wav, { httpMetadata: { contentType: "audio/wav" }, customMetadata: { taskId, sourceUrl: url } });
     // …but not its result: the row still says an attempt is running.
@@ -184,13 +184,8 @@ describe("crash after the commit", () => {
   });
 
   it("an object that names another source is not adopted", async () => {
-    const taskId = uniqueTaskId("f");
-    const url = `https://cdn.example.com/${taskId}.wav`;
     const fresh = makeWav({ seconds: 1, seed: 5 });
-    let n = 0;
-    route("GET", url, () => (++n === 1 ? new Response("busy", { status: 503 }) : wavResponse(fresh)));
-    await sendCallback(successBody(taskId, url));
-    await settled(taskId, "source_http_error");
+    const { taskId, url } = await waitingToRetry(() => wavResponse(fresh));
     await env.BUCKET.put(`wav/${taskId}.wav`, makeWav({ seconds: 1, seed: 6 }), { customMetadata: { taskId, sourceUrl: "https://elsewhere.example.com/x.wav" } });
     await crashMidAttempt(taskId);
     const task = await waitForState(taskId, ["stored", "failed"]);
