@@ -1,11 +1,12 @@
 // The Worker's entry points: HTTP (./app.ts), the Cron Trigger (./cron/tick.ts), and the two
-// Durable Object classes wrangler.toml binds.
+// Durable Object classes wrangler.toml binds: the task shards (state) and the task runners
+// (outbound work).
 
 import { app } from "./app";
 import { runTick } from "./cron/tick";
 
-export { TaskObject } from "./task/object";
-export { TaskIndexShard } from "./task-index/shard";
+export { TaskShard } from "./shard/shard";
+export { TaskRunner } from "./runner/runner";
 
 export default {
   fetch: app.fetch,

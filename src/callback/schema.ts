@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import { TASK_ID_PATTERN } from "../storage/layout";
-import type { ProviderResult } from "../task/object";
+import type { TaskError } from "../task/machine";
 
 const MAX_URL_LENGTH = 2000;
 
@@ -29,9 +29,14 @@ const CallbackBody = z.object(
   { error: "the body must be a JSON object" },
 );
 
+/** What the provider reports about a task, through a callback. */
+export type ProviderResult = { type: "wavUrl"; url: string } | { type: "providerFailed"; error: TaskError };
+
 export interface Callback {
   taskId: string;
   result: ProviderResult;
+  /** The signature headers it was verified with (null when signatures are not in use). */
+  signed: { timestamp: number; signature: string } | null;
 }
 
 export type CallbackParse = { ok: true; callback: Callback } | { ok: false; message: string };
@@ -47,13 +52,14 @@ export function parseCallback(json: unknown): CallbackParse {
   const url = data.audioWavUrl ?? data.audio_wav_url;
   if (code === 200) {
     if (!url) return { ok: false, message: "data.audioWavUrl is missing from a success callback" };
-    return { ok: true, callback: { taskId: data.task_id, result: { type: "wavUrl", url } } };
+    return { ok: true, callback: { taskId: data.task_id, result: { type: "wavUrl", url }, signed: null } };
   }
   return {
     ok: true,
     callback: {
       taskId: data.task_id,
       result: { type: "providerFailed", error: { code: String(code), message: msg || `provider code ${code}` } },
+      signed: null,
     },
   };
 }

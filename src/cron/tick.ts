@@ -1,10 +1,9 @@
-// The Cron Trigger's work: ask each index shard to poll its due tasks. The scheduled invocation
-// itself makes one call per shard; each shard calls the due tasks' objects, and each object calls
-// the provider for its own task, so no invocation comes near the subrequest limit.
+// The Cron Trigger's work: ask each task shard to poll its due tasks. The scheduled invocation
+// itself makes one call per shard; each shard calls the provider for at most MAX_POLLS_PER_SHARD
+// of its own tasks, so no invocation comes near the subrequest limit.
 
-import type { PollOutcome } from "../task/object";
-import type { ShardTickReport } from "../task-index/shard";
-import { INDEX_SHARDS, indexShard } from "../task-index/shards";
+import type { PollOutcome, ShardTickReport } from "../shard/shard";
+import { shard, SHARD_COUNT } from "../shard/shards";
 
 /** Upper bound on provider calls in one tick, whatever the backlog. */
 export const MAX_POLLS_PER_TICK = 300;
@@ -17,12 +16,13 @@ export interface TickReport {
   outcomes: Partial<Record<PollOutcome, number>>;
   /** The tick stopped early because the provider is in trouble. */
   stoppedForTrouble: boolean;
-  /** Shards or task objects that failed to answer (their tasks stay due). */
+  /** Shards or polls that failed to answer (their tasks stay due). */
   errors: number;
   ms: number;
 }
 
-export async function runTick(env: Env, now: number): Promise<TickReport> {
+/** `scheduledTime` only rotates the starting shard; claims and due times use the clock. */
+export async function runTick(env: Env, scheduledTime: number): Promise<TickReport> {
   const started = Date.now();
   const report: TickReport = {
     shardsVisited: 0,
@@ -35,17 +35,17 @@ export async function runTick(env: Env, now: number): Promise<TickReport> {
     ms: 0,
   };
   // Start at a different shard each minute so a budget cut never starves the same shards.
-  const first = Math.floor(now / 60_000) % INDEX_SHARDS;
-  for (let i = 0; i < INDEX_SHARDS; i++) {
+  const first = Math.floor(scheduledTime / 60_000) % SHARD_COUNT;
+  for (let i = 0; i < SHARD_COUNT; i++) {
     const budget = MAX_POLLS_PER_TICK - report.polled;
     if (budget <= 0) break;
     // Shards one after another: when the provider is in trouble, later shards leave it alone.
-    const shard = (first + i) % INDEX_SHARDS;
+    const n = (first + i) % SHARD_COUNT;
     let r: ShardTickReport;
     try {
-      r = await indexShard(env, shard).tick(now, budget);
+      r = await shard(env, n).tick(budget);
     } catch (err) {
-      console.error(`cron: shard ${shard} failed`, err);
+      console.error(`cron: shard ${n} failed: ${err instanceof Error ? err.message : String(err)}`);
       report.errors++;
       continue;
     }

@@ -43,7 +43,8 @@ export const SUCCESS_FLAGS = [
 
 const RecordData = z.object({
   taskId: z.string().nullish(),
-  successFlag: z.enum(SUCCESS_FLAGS),
+  // An undocumented flag is read as "no usable answer about this task", not as provider trouble.
+  successFlag: z.string().nullish(),
   response: z
     .object({ audioWavUrl: z.string().nullish(), audio_wav_url: z.string().nullish() })
     .nullish(),
@@ -51,10 +52,15 @@ const RecordData = z.object({
   errorMessage: z.string().nullish(),
 });
 
+/** Flags that mean the conversion itself failed (when the record carries no WAV URL). */
+const FAILURE_FLAGS = new Set(["CREATE_TASK_FAILED", "GENERATE_WAV_FAILED"]);
+
 export type WavRecord =
   | { status: "pending" }
-  | { status: "success"; url: string }
-  | { status: "failed"; code: string; message: string };
+  | { status: "success"; url: string; flag: string }
+  | { status: "failed"; code: string; message: string; flag: string }
+  /** Nothing usable about this one task (`data: null`, SUCCESS without a URL, …). */
+  | { status: "unknown"; message: string };
 
 async function call(opts: ProviderOptions, path: string, init: RequestInit): Promise<unknown> {
   if (!opts.apiKey) throw new ProviderError(401, "SUNO_API_KEY is not configured", true);
@@ -101,25 +107,23 @@ export async function submitWav(
   return parsed.data.taskId;
 }
 
-/** GET /api/v1/wav/record-info: the task's state as the provider sees it. */
+/**
+ * GET /api/v1/wav/record-info: the task's state as the provider sees it. Any record that carries
+ * a WAV URL is a success, whatever its flag (CALLBACK_EXCEPTION only says the provider could not
+ * call us back); only a record without a URL and with a failure flag is a failure.
+ */
 export async function getWavRecord(opts: ProviderOptions, taskId: string): Promise<WavRecord> {
   const data = await call(opts, `/api/v1/wav/record-info?taskId=${encodeURIComponent(taskId)}`, { method: "GET" });
+  if (data === null || data === undefined) return { status: "unknown", message: "the provider has no record of this task (data: null)" };
   const parsed = RecordData.safeParse(data);
-  if (!parsed.success) throw new ProviderError(502, "the provider's record-info answer is not in the documented form", true);
+  if (!parsed.success) return { status: "unknown", message: "the provider's record for this task is not in the documented form" };
   const r = parsed.data;
-  switch (r.successFlag) {
-    case "PENDING":
-      return { status: "pending" };
-    case "SUCCESS": {
-      const url = r.response?.audioWavUrl ?? r.response?.audio_wav_url;
-      if (!url) throw new ProviderError(502, "the provider reports SUCCESS without a WAV URL", true);
-      return { status: "success", url };
-    }
-    default:
-      return {
-        status: "failed",
-        code: String(r.errorCode ?? r.successFlag),
-        message: r.errorMessage ?? r.successFlag,
-      };
+  const flag = r.successFlag ?? "(none)";
+  const url = r.response?.audioWavUrl ?? r.response?.audio_wav_url;
+  if (url) return { status: "success", url, flag };
+  if (FAILURE_FLAGS.has(flag)) {
+    return { status: "failed", code: String(r.errorCode ?? flag), message: r.errorMessage ?? flag, flag };
   }
+  if (flag === "PENDING") return { status: "pending" };
+  return { status: "unknown", message: `the provider reports ${flag.slice(0, 40)} without a WAV URL` };
 }

@@ -1,6 +1,6 @@
 // POST /callbacks/wav: the provider's callback. Verified and validated by middleware; here the
-// result is recorded durably by the task's own object, and the answer goes out at once — the
-// transfer runs later, from that object's alarm.
+// result is recorded durably by the task's shard (an object that already exists), and the answer
+// goes out at once — the transfer runs later, in the task's runner, handed out by the shard's alarm.
 
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -9,7 +9,7 @@ import { apiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { requireJson } from "../middleware/require-json";
 import { verifyCallback } from "../middleware/verify-callback";
-import { taskObject } from "../task/objects";
+import { shardFor } from "../shard/shards";
 
 export const MAX_CALLBACK_BYTES = 64 * 1024;
 
@@ -24,8 +24,11 @@ export const callbacks = new Hono<AppEnv>().post(
   }),
   verifyCallback({ parse: parseCallback }),
   async (c) => {
-    const { taskId, result } = c.get("callback");
-    await taskObject(c.env, taskId).ingest(taskId, result);
+    const { taskId, result, signed } = c.get("callback");
+    const { outcome } = await shardFor(c.env, taskId).ingest(taskId, result, signed);
+    if (outcome === "signature_reused") {
+      throw apiError(409, "signature_reused", "These signature headers were already used for this task with a different result; send a newly signed callback.");
+    }
     // The provider's documented acknowledgement.
     return c.json({ code: 200, msg: "success" });
   },

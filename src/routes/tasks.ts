@@ -1,21 +1,22 @@
-// /api/tasks: submit, register, read and list tasks; download their WAVs. Bearer API_TOKEN
-// throughout; the WAV download also accepts a signed link.
+// /api/tasks: submit, register, read, list, retry, announce again and delete tasks; download
+// their WAVs. Bearer API_TOKEN throughout; the WAV download also accepts a signed link. Every
+// task's state lives in its shard (../shard/shard.ts); these handlers only translate.
 
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { readConfig } from "../config";
-import { DEFAULT_LINK_TTL_SECONDS, MAX_LINK_TTL_SECONDS, signLink } from "../download/signed-link";
+import { DEFAULT_LINK_TTL_SECONDS, makeDownloadLink, MAX_LINK_TTL_SECONDS } from "../download/signed-link";
 import { serveWav } from "../download/serve";
 import { apiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { apiAuth } from "../middleware/api-auth";
 import { readJson, requireJson } from "../middleware/require-json";
-import { ProviderError, submitWav } from "../provider/client";
+import { HTTPException } from "hono/http-exception";
+import { decodeCursor, listTasks } from "../shard/list";
+import { shardFor, submissionShard } from "../shard/shards";
 import { TASK_ID_PATTERN } from "../storage/layout";
 import { TASK_STATES } from "../task/machine";
-import { taskObject } from "../task/objects";
-import { decodeCursor, listTasks } from "../task-index/list";
 
 const TaskId = z.string().regex(TASK_ID_PATTERN, "must be 1-128 letters, digits, '_' or '-'");
 
@@ -24,8 +25,17 @@ const SubmitBody = z.object({
   audioId: z.string().min(1).max(256),
 });
 
+/** PUT's optional body: which track the WAV task belongs to. */
+const RegisterBody = z
+  .object({
+    musicTaskId: z.string().min(1).max(256),
+    audioId: z.string().min(1).max(256),
+  })
+  .optional();
+
 const ListQuery = z.object({
   state: z.enum(TASK_STATES).optional(),
+  audioId: z.string().min(1).max(256).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(512).optional(),
 });
@@ -47,10 +57,31 @@ function taskIdParam(raw: string): string {
   return parseOr400(TaskId, raw, "task_id");
 }
 
+function notFound(taskId: string, deleted = false): HTTPException {
+  return deleted
+    ? apiError(404, "deleted", `Task ${taskId} was deleted; PUT /api/tasks/${taskId} registers it again.`)
+    : apiError(404, "not_found", `No task ${taskId} is known here.`);
+}
+
+/** The task as its shard has it, or the 404 that says why not. */
+async function taskOr404(env: Env, taskId: string) {
+  const lookup = await shardFor(env, taskId).get(taskId);
+  if (lookup === null) throw notFound(taskId);
+  if ("deleted" in lookup) throw notFound(taskId, true);
+  return lookup.task;
+}
+
 export const tasks = new Hono<AppEnv>()
   // Downloads first: the only routes a signed link may open.
   .on(["GET", "HEAD"], "/:taskId/wav", apiAuth({ allowSignedLink: true }), async (c) => {
-    return serveWav(c.env.BUCKET, taskIdParam(c.req.param("taskId")), c.req.raw);
+    const taskId = taskIdParam(c.req.param("taskId"));
+    try {
+      return await serveWav(c.env.BUCKET, taskId, c.req.raw);
+    } catch (err) {
+      // No object: an unknown task says so; a known one is not stored (yet).
+      if (err instanceof HTTPException && err.status === 404) await taskOr404(c.env, taskId);
+      throw err;
+    }
   })
   .use("*", apiAuth())
 
@@ -60,37 +91,44 @@ export const tasks = new Hono<AppEnv>()
     const origin = config.PUBLIC_URL ?? new URL(c.req.url).origin;
     const callBackUrl = new URL("/callbacks/wav", origin);
     if (config.CALLBACK_TOKEN) callBackUrl.searchParams.set("token", config.CALLBACK_TOKEN);
+    const music = { taskId: body.taskId, audioId: body.audioId };
 
-    let wavTaskId: string;
-    try {
-      wavTaskId = await submitWav(
-        { baseUrl: config.SUNO_API_BASE, apiKey: config.SUNO_API_KEY },
-        { taskId: body.taskId, audioId: body.audioId, callBackUrl: callBackUrl.toString() },
-      );
-    } catch (err) {
-      if (!(err instanceof ProviderError)) throw err;
+    const submitted = await submissionShard(c.env, music.taskId, music.audioId).submit(music, callBackUrl.toString());
+    if ("providerCode" in submitted) {
+      const provider = { code: submitted.providerCode, message: submitted.providerMsg };
       return c.json(
         {
           error: {
             code: "provider_error",
-            message: `The provider refused the conversion (code ${err.code}): ${err.message}`,
-            providerCode: err.code,
-            providerMsg: err.message,
+            message: `The provider refused the conversion (code ${provider.code}): ${provider.message}`,
+            providerCode: provider.code,
+            providerMsg: provider.message,
           },
         },
         502,
       );
     }
-    if (!TASK_ID_PATTERN.test(wavTaskId)) {
+    if (!TASK_ID_PATTERN.test(submitted.wavTaskId)) {
       throw apiError(502, "provider_error", "The provider returned a task id this service cannot store.");
     }
-    const { task } = await taskObject(c.env, wavTaskId).register(wavTaskId);
-    return c.json(task, 202);
+    const { task } = await shardFor(c.env, submitted.wavTaskId).register(submitted.wavTaskId, music);
+    return c.json(task, submitted.created ? 202 : 200);
   })
 
-  .put("/:taskId", async (c) => {
+  .put("/:taskId", bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
     const taskId = taskIdParam(c.req.param("taskId"));
-    const { created, task } = await taskObject(c.env, taskId).register(taskId);
+    const raw = await c.req.text();
+    let json: unknown;
+    if (raw.trim() !== "") {
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        throw apiError(400, "malformed_json", "The body must be JSON: {\"musicTaskId\", \"audioId\"} (or empty).");
+      }
+    }
+    const body = parseOr400(RegisterBody, json, "body");
+    const music = body ? { taskId: body.musicTaskId, audioId: body.audioId } : null;
+    const { created, task } = await shardFor(c.env, taskId).register(taskId, music);
     return c.json(task, created ? 201 : 200);
   })
 
@@ -98,27 +136,51 @@ export const tasks = new Hono<AppEnv>()
     const q = parseOr400(ListQuery, c.req.query(), "query");
     const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     if (cursor === null) throw apiError(400, "invalid_query", "cursor: not a cursor this API returned");
-    return c.json(await listTasks(c.env, { state: q.state, limit: q.limit, cursor }));
+    return c.json(await listTasks(c.env, { state: q.state, audioId: q.audioId, limit: q.limit, cursor }));
   })
 
   .get("/:taskId", async (c) => {
+    return c.json(await taskOr404(c.env, taskIdParam(c.req.param("taskId"))));
+  })
+
+  .delete("/:taskId", async (c) => {
     const taskId = taskIdParam(c.req.param("taskId"));
-    const task = await taskObject(c.env, taskId).get();
-    if (!task) throw apiError(404, "not_found", `No task ${taskId} is known here.`);
-    return c.json(task);
+    if (!(await shardFor(c.env, taskId).delete(taskId))) {
+      await taskOr404(c.env, taskId); // says not_found or deleted
+      throw notFound(taskId);
+    }
+    return c.body(null, 204);
   })
 
   .get("/:taskId/link", async (c) => {
     const taskId = taskIdParam(c.req.param("taskId"));
     const { ttl } = parseOr400(LinkQuery, c.req.query(), "query");
-    const task = await taskObject(c.env, taskId).get();
-    if (!task) throw apiError(404, "not_found", `No task ${taskId} is known here.`);
+    const task = await taskOr404(c.env, taskId);
     if (task.state !== "stored") throw apiError(404, "not_stored", `Task ${taskId} has no stored WAV yet (state ${task.state}).`);
     const config = readConfig(c.env);
-    const path = `/api/tasks/${taskId}/wav`;
-    const expires = Math.floor(Date.now() / 1000) + ttl;
-    const url = new URL(path, config.PUBLIC_URL ?? new URL(c.req.url).origin);
-    url.searchParams.set("expires", String(expires));
-    url.searchParams.set("sig", await signLink(config.API_TOKEN!, path, expires));
-    return c.json({ url: url.toString(), expiresAt: new Date(expires * 1000).toISOString() });
+    return c.json(await makeDownloadLink(config.API_TOKEN!, config.PUBLIC_URL ?? new URL(c.req.url).origin, taskId, ttl));
+  })
+
+  .get("/:taskId/events", async (c) => {
+    const taskId = taskIdParam(c.req.param("taskId"));
+    const events = await shardFor(c.env, taskId).events(taskId);
+    if (events === null) await taskOr404(c.env, taskId);
+    return c.json({ events });
+  })
+
+  .post("/:taskId/retry", async (c) => {
+    const taskId = taskIdParam(c.req.param("taskId"));
+    const r = await shardFor(c.env, taskId).retry(taskId);
+    if (r === null) await taskOr404(c.env, taskId);
+    if (r && "alreadyStored" in r) throw apiError(409, "already_stored", `Task ${taskId} is stored; there is nothing to retry.`);
+    return c.json(r!.task, 202);
+  })
+
+  .post("/:taskId/notify", async (c) => {
+    const taskId = taskIdParam(c.req.param("taskId"));
+    const r = await shardFor(c.env, taskId).redeliver(taskId);
+    if (r === null) await taskOr404(c.env, taskId);
+    if (r && "off" in r) throw apiError(409, "notifications_off", "NOTIFY_URL is not set, so nothing is announced; set it (and NOTIFY_SECRET) first.");
+    if (r && "notFinal" in r) throw apiError(409, "not_final", `Task ${taskId} is not stored or failed yet; it is announced when it is.`);
+    return c.json(r!.task, 202);
   });

@@ -8,15 +8,27 @@
 //                           Written once, atomically: a single put of a fixed-length stream, or a
 //                           multipart upload completed only after the last byte was checked.
 //
-// Durable Object TaskObject (binding TASKS), one per task, named by the provider's WAV task id.
-//   table task              one row: the task's state (columns in ../task/store.ts)
+// Durable Object TaskShard (binding SHARDS), SHARD_COUNT (32) objects named "shard-<n>"; a task
+//   belongs to shard fnv1a(taskId) % 32 (../shard/shards.ts). The one home of task state; every
+//   statement is in ../shard/store.ts.
+//   table tasks             one row per task: task_id, state, created_at, audio_id, poll_at (the
+//                           cron's due index), run_at (the alarm's: next transfer, lost attempt or
+//                           announcement), runner_id, data (the whole Task as JSON)
+//                           indexes: (poll_at), (run_at), (created_at, task_id),
+//                           (state, created_at, task_id), (audio_id, created_at, task_id)
+//   table events            the task's history, at most 200 rows per task (task_id, seq, at,
+//                           type, detail JSON); no secret and no URL query string in any entry
+//   table signatures        (task_id, signed_at, signature, result) of accepted signed callbacks,
+//                           the newest 50 per task: a replay with another result is refused
+//   table deleted           task ids deleted through the API (a late callback is ignored)
+//   table submissions       (music_task_id, audio_id) → wav_task_id, in the pair's shard
+//                           (fnv1a("submission\n<musicTaskId>\n<audioId>") % 32): submit once
 //
-// Durable Object TaskIndexShard (binding TASK_INDEX), INDEX_SHARDS objects named "shard-<n>";
-//   a task belongs to shard hash(taskId) % INDEX_SHARDS.
-//   table tasks             one row per task: task_id, state, created_at, updated_at, due_at
-//                           indexes: (due_at) for the cron, (created_at, task_id) and
-//                           (state, created_at, task_id) for listings
-//                           (columns in ../task-index/shard.ts)
+// Durable Object TaskRunner (binding RUNNERS), one per task that needs outbound work, id from
+//   newUniqueId() kept in the task's row (../runner/runner.ts).
+//   table jobs              at most one per kind ('transfer' | 'announce'): the job, its phase
+//                           (queued → running → done) and, once done, the report for the shard
+//   table uploads           multipart uploads in progress (aborted if an attempt died mid-way)
 
 /** Task ids are the provider's WAV task ids: opaque, but plain enough to be a key and a path. */
 export const TASK_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;

@@ -3,29 +3,46 @@
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
 
 /** The provider asks for at most one poll per task every 30 s. */
 export const MIN_POLL_INTERVAL_MS = 30 * SECOND;
 const MAX_POLL_INTERVAL_MS = 30 * MINUTE;
 
-/** Delay after the n-th poll that found the task still PENDING: 30 s, 1 min, 2 min … 30 min. */
-export function pollDelayMs(pendingPolls: number): number {
-  const n = Math.max(1, pendingPolls);
+/** Delay after the n-th poll that found nothing yet: 30 s, 1 min, 2 min … 30 min. */
+export function pollDelayMs(polls: number): number {
+  const n = Math.max(1, polls);
   return Math.min(MIN_POLL_INTERVAL_MS * 2 ** (n - 1), MAX_POLL_INTERVAL_MS);
 }
 
-/** Transfer attempts before a task is failed (the provider keeps its copy ~14 days). */
-export const MAX_TRANSFER_ATTEMPTS = 5;
-
-/** Delay after the n-th failed transfer attempt: 30 s, 2 min, 8 min, 32 min. */
+/**
+ * Delay after the n-th failed transfer attempt: 30 s, 2 min, 8 min, 32 min, then every 2 h —
+ * until PROVIDER_RETENTION_SECONDS after the URL was first known (the machine stops there).
+ */
 export function transferRetryDelayMs(failedAttempts: number): number {
   const n = Math.max(1, failedAttempts);
-  return Math.min(30 * SECOND * 4 ** (n - 1), 2 * 60 * MINUTE);
+  return n <= 4 ? 30 * SECOND * 4 ** (n - 1) : 2 * HOUR;
 }
 
+/** After every third failed attempt the next one first asks record-info for a current URL. */
+export const REFRESH_EVERY_ATTEMPTS = 3;
+
 /**
- * How long a running transfer may go without finishing before the cron treats it as stalled and
- * kicks the task's object. Longer than an alarm may run (15 min), so a live attempt is never
- * second-guessed.
+ * How long an attempt handed to the runner may go unanswered before it counts as lost. Longer
+ * than an alarm may run (15 min), so a live attempt is never second-guessed.
  */
 export const TRANSFER_LEASE_MS = 20 * MINUTE;
+
+/** Announcement retries after a failed attempt (SPEC "Notifications"), then every 10 h. */
+const NOTIFY_DELAYS_MS = [5 * SECOND, 30 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR];
+const NOTIFY_HORIZON_MS = 3 * 24 * HOUR;
+
+/** When to try an announcement again after its n-th failed attempt; null once past 3 days. */
+export function nextNotifyAttemptAt(failedAttempts: number, now: number, firstAttemptAt: number): number | null {
+  const delay = NOTIFY_DELAYS_MS[Math.min(Math.max(1, failedAttempts), NOTIFY_DELAYS_MS.length) - 1]!;
+  const at = now + delay;
+  return at > firstAttemptAt + NOTIFY_HORIZON_MS ? null : at;
+}
+
+/** An announcement attempt (15 s timeout) not answered within this long is tried again. */
+export const NOTIFY_SENDING_LEASE_MS = 2 * MINUTE;

@@ -1,16 +1,26 @@
-// The task state machine: pure functions from (task, event, now) to the next task. No I/O, no
-// runtime: the Durable Object (./object.ts) loads a task, applies an event, and persists the
-// result; unit tests drive these functions directly.
+// The task state machine: pure functions from (task, event, now, context) to the next task. No
+// I/O, no runtime: the shard object (../shard/shard.ts) loads a task, applies an event, and saves
+// the result in the same synchronous step; unit tests drive these functions directly.
 //
 //   pending ──wavUrl──▶ downloading ──transferSucceeded──▶ stored (final)
 //      │                  │    ▲
-//      │                  │    └── transferFailed (retryable, attempts left)
-//      │                  └──────── transferFailed (final, or out of attempts) ──▶ failed
-//      └── providerFailed / expired ─────────────────────────────────────────────▶ failed
-//   failed ──wavUrl──▶ downloading   (a later verified WAV URL gives a failed task another go)
-//   downloading ──wavUrl (another URL, no attempt running)──▶ downloading with that URL, at once
+//      │                  │    └── transferFailed (retryable, within the provider's retention)
+//      │                  └──────── transferFailed (final, or past the retention) ──▶ failed
+//      └── providerFailed / expired ─────────────────────────────────────────────────▶ failed
+//   failed ──wavUrl / retryRequested──▶ downloading (or pending when no URL is known)
+//
+// Reaching `stored` or `failed` also starts the task's announcement (`notification`) when the
+// deployment announces tasks; its attempts are transitions of this machine too.
 
-import { MAX_TRANSFER_ATTEMPTS, pollDelayMs, TRANSFER_LEASE_MS, transferRetryDelayMs } from "./backoff";
+import {
+  MIN_POLL_INTERVAL_MS,
+  NOTIFY_SENDING_LEASE_MS,
+  nextNotifyAttemptAt,
+  pollDelayMs,
+  REFRESH_EVERY_ATTEMPTS,
+  TRANSFER_LEASE_MS,
+  transferRetryDelayMs,
+} from "./backoff";
 
 export const TASK_STATES = ["pending", "downloading", "stored", "failed"] as const;
 export type TaskState = (typeof TASK_STATES)[number];
@@ -27,48 +37,114 @@ export interface TaskError {
   message: string;
 }
 
+export interface MusicRef {
+  taskId: string;
+  audioId: string;
+}
+
+export const NOTIFICATION_STATES = ["off", "waiting", "pending", "delivered", "failed"] as const;
+export type NotificationState = (typeof NOTIFICATION_STATES)[number];
+
+export interface Notification {
+  state: NotificationState;
+  /** The announcement's `webhook-id`: one per final outcome, kept across redeliveries. */
+  messageId: string | null;
+  type: "wav.stored" | "wav.failed" | null;
+  /** When the task reached the announced state (the body's `timestamp`). */
+  reachedAt: number | null;
+  /** Attempts started in the current round (a redelivery starts a new round). */
+  attempts: number;
+  lastStatus: number | null;
+  /** When the next attempt is due; null when none is planned. */
+  nextAttemptAt: number | null;
+  /** First attempt of the current round (the retry horizon counts from it). */
+  firstAttemptAt: number | null;
+  /** An attempt was handed to the runner at this time and has not been answered yet. */
+  sendingSince: number | null;
+  deliveredAt: number | null;
+}
+
 export interface Task {
   taskId: string;
   state: TaskState;
   /** Times are epoch milliseconds. */
   createdAt: number;
   updatedAt: number;
-  /** Transfer attempts made for the current source URL. */
+  /** Transfer attempts made since the WAV URL became known (or since the last manual retry). */
   attempts: number;
   sourceUrl: string | null;
+  /** Signed timestamp (unix s) of the callback that brought `sourceUrl`; null if unsigned/polled. */
+  sourceSignedAt: number | null;
+  /** When a WAV URL was first known: transfers are retried until the provider's retention ends. */
+  urlKnownAt: number | null;
+  /** The next attempt first asks record-info for a current URL (an expired or moved link). */
+  refreshUrl: boolean;
   wav: WavInfo | null;
   /** Why the task failed, or why the last transfer attempt failed while retries remain. */
   error: TaskError | null;
-  /** Provider polls made (cron). */
+  /** Provider polls made (cron, retries, link refreshes). */
   polls: number;
   lastPolledAt: number | null;
-  /** When an attempt was recorded as started and not yet finished; null when none runs. */
+  /** When an attempt was handed to the runner and not yet answered; null when none runs. */
   attemptStartedAt: number | null;
   /**
    * When the task next needs attention: pending → its next poll; downloading → its next
-   * transfer attempt (or, while one runs, when that attempt counts as stalled); final → null.
+   * transfer attempt (or, while one runs, when that attempt counts as lost); final → null.
    */
   dueAt: number | null;
+  music: MusicRef | null;
+  notification: Notification;
 }
 
+/** What the machine needs to know about the deployment, and how to name a new announcement. */
 export interface Limits {
   overdueAfterMs: number;
   maxAgeMs: number;
+  /** PROVIDER_RETENTION_SECONDS in ms: how long after a URL is known transfers are retried. */
+  retentionMs: number;
+  /** Whether NOTIFY_URL is set. */
+  notify: boolean;
+  /** A fresh `webhook-id` (msg_…); only called when an announcement starts. */
+  newMessageId: () => string;
 }
 
 export type TaskEvent =
-  | { type: "registered" }
-  | { type: "wavUrl"; url: string }
+  | { type: "registered"; music?: MusicRef | null }
+  /** A WAV URL from a verified callback (`signedAt`: its signature's timestamp) or a poll. */
+  | { type: "wavUrl"; url: string; signedAt?: number | null }
   | { type: "providerFailed"; error: TaskError }
-  | { type: "transferStarted" }
+  | { type: "transferStarted"; refreshUrl?: boolean }
+  /** The runner's record-info look-up gave a current URL for the running attempt. */
+  | { type: "urlRefreshed"; url: string }
   | { type: "transferSucceeded"; wav: WavInfo }
-  | { type: "transferFailed"; error: TaskError; retryable: boolean }
-  /** An attempt was recorded but never finished (the isolate died): try again at once. */
+  /** `refreshUrl`: the source said the link is expired or moved (401/403/404/410). */
+  | { type: "transferFailed"; error: TaskError; retryable: boolean; refreshUrl?: boolean }
+  /** An attempt was handed out but never answered (the runner's isolate died): again at once. */
   | { type: "transferInterrupted" }
+  | { type: "pollStarted" }
   | { type: "pollPending" }
-  | { type: "expired" };
+  /** record-info had nothing usable about this task (`data: null`, SUCCESS without a URL). */
+  | { type: "pollNoResult"; message: string }
+  | { type: "expired" }
+  | { type: "retryRequested" }
+  | { type: "notifyStarted" }
+  | { type: "notifyAnswered"; status: number | null; outcome: "delivered" | "retry" | "gone" }
+  | { type: "notifyRequested" };
 
-function blank(taskId: string, now: number): Task {
+const OFF: Notification = {
+  state: "off",
+  messageId: null,
+  type: null,
+  reachedAt: null,
+  attempts: 0,
+  lastStatus: null,
+  nextAttemptAt: null,
+  firstAttemptAt: null,
+  sendingSince: null,
+  deliveredAt: null,
+};
+
+function blank(taskId: string, now: number, limits: Limits): Task {
   return {
     taskId,
     state: "pending",
@@ -76,12 +152,17 @@ function blank(taskId: string, now: number): Task {
     updatedAt: now,
     attempts: 0,
     sourceUrl: null,
+    sourceSignedAt: null,
+    urlKnownAt: null,
+    refreshUrl: false,
     wav: null,
     error: null,
     polls: 0,
     lastPolledAt: null,
     attemptStartedAt: null,
     dueAt: null,
+    music: null,
+    notification: { ...OFF, state: limits.notify ? "waiting" : "off" },
   };
 }
 
@@ -96,74 +177,98 @@ export function apply(
   now: number,
   limits: Limits,
 ): Task | null {
-  const current = task ?? blank(taskId, now);
-  const next = step(current, event, now, limits);
+  const current = task ?? blank(taskId, now, limits);
+  let next = step(current, event, now, limits);
   if (next === current) return task;
+  if (isFinal(next.state) && !isFinal(current.state)) next = announce(next, now, limits);
   return { ...next, updatedAt: now };
+}
+
+export function isFinal(state: TaskState): boolean {
+  return state === "stored" || state === "failed";
 }
 
 function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
   switch (e.type) {
-    case "registered":
-      // Registering a known task is a no-op; a new one waits for its callback until overdue.
-      return t.dueAt === null && t.state === "pending"
-        ? { ...t, dueAt: t.createdAt + limits.overdueAfterMs }
-        : t;
+    case "registered": {
+      // Registering a known task changes nothing but a missing track reference.
+      const music = t.music ?? e.music ?? null;
+      const due = t.dueAt === null && t.state === "pending" ? t.createdAt + limits.overdueAfterMs : t.dueAt;
+      return music === t.music && due === t.dueAt ? t : { ...t, music, dueAt: due };
+    }
 
-    case "wavUrl":
-      if (t.state === "pending" || t.state === "failed") {
+    case "wavUrl": {
+      const signedAt = e.signedAt ?? null;
+      if (t.state === "pending" || (t.state === "failed" && newerSource(t, signedAt))) {
         return {
           ...t,
           state: "downloading",
           sourceUrl: e.url,
+          sourceSignedAt: signedAt,
+          urlKnownAt: now,
+          refreshUrl: false,
           attempts: 0,
           error: null,
           attemptStartedAt: null,
           dueAt: now,
         };
       }
-      if (t.state === "downloading" && t.attemptStartedAt === null && e.url !== t.sourceUrl) {
-        // A new URL while waiting to retry (a redelivery may carry a fresh link): use it now.
-        return { ...t, sourceUrl: e.url, attempts: 0, error: null, dueAt: now };
+      // A different URL replaces the known one only while waiting to retry, and only when it is
+      // newer than the one it replaces (SPEC "Replayed signatures").
+      if (t.state === "downloading" && t.attemptStartedAt === null && e.url !== t.sourceUrl && newerSource(t, signedAt)) {
+        return { ...t, sourceUrl: e.url, sourceSignedAt: signedAt, refreshUrl: false, error: null, dueAt: now };
       }
-      return t; // a duplicate, a new URL while an attempt runs, or stored (final)
+      return t; // a duplicate, an older or replayed URL, a new URL while an attempt runs, or stored
+    }
 
     case "providerFailed":
       if (t.state !== "pending") return t; // a result we already act on wins over a late failure
       return { ...t, state: "failed", error: e.error, dueAt: null };
 
     case "transferStarted":
-      if (t.state !== "downloading") return t;
-      return { ...t, attempts: t.attempts + 1, attemptStartedAt: now, dueAt: now + TRANSFER_LEASE_MS };
+      if (t.state !== "downloading" || t.attemptStartedAt !== null) return t;
+      return {
+        ...t,
+        attempts: t.attempts + 1,
+        attemptStartedAt: now,
+        dueAt: now + TRANSFER_LEASE_MS,
+        refreshUrl: false,
+        ...(e.refreshUrl ? { polls: t.polls + 1, lastPolledAt: now } : {}),
+      };
+
+    case "urlRefreshed":
+      if (t.state !== "downloading" || e.url === t.sourceUrl) return t;
+      return { ...t, sourceUrl: e.url, sourceSignedAt: null };
 
     case "transferSucceeded":
       if (t.state !== "downloading") return t;
-      return { ...t, state: "stored", wav: e.wav, error: null, attemptStartedAt: null, dueAt: null };
+      return { ...t, state: "stored", wav: e.wav, error: null, attemptStartedAt: null, refreshUrl: false, dueAt: null };
 
     case "transferFailed": {
-      if (t.state !== "downloading") return t;
-      const giveUp = !e.retryable || t.attempts >= MAX_TRANSFER_ATTEMPTS;
-      if (giveUp) {
-        const error = e.retryable
-          ? { code: e.error.code, message: `${e.error.message} (gave up after ${t.attempts} attempts)` }
-          : e.error;
-        return { ...t, state: "failed", error, attemptStartedAt: null, dueAt: null };
-      }
-      return { ...t, error: e.error, attemptStartedAt: null, dueAt: now + transferRetryDelayMs(t.attempts) };
+      if (t.state !== "downloading" || t.attemptStartedAt === null) return t;
+      return failedAttempt(t, e.error, e.retryable, e.refreshUrl === true || t.attempts % REFRESH_EVERY_ATTEMPTS === 0, now, limits);
     }
 
     case "transferInterrupted": {
       if (t.state !== "downloading" || t.attemptStartedAt === null) return t;
       const error = { code: "interrupted", message: `transfer attempt ${t.attempts} was interrupted` };
-      if (t.attempts >= MAX_TRANSFER_ATTEMPTS) {
-        return { ...t, state: "failed", error: { ...error, message: `${error.message} (gave up after ${t.attempts} attempts)` }, attemptStartedAt: null, dueAt: null };
-      }
-      return { ...t, error, attemptStartedAt: null, dueAt: now };
+      const next = failedAttempt(t, error, true, t.attempts % REFRESH_EVERY_ATTEMPTS === 0, now, limits);
+      // Interrupted (not refused): try again at once rather than after the backoff.
+      return next.state === "downloading" ? { ...next, dueAt: next.refreshUrl ? refreshTime(next, now) : now } : next;
     }
 
+    case "pollStarted":
+      if (t.state !== "pending" && t.state !== "failed") return t;
+      return { ...t, polls: t.polls + 1, lastPolledAt: now };
+
     case "pollPending":
+    case "pollNoResult":
       if (t.state !== "pending") return t;
-      return { ...t, polls: t.polls + 1, lastPolledAt: now, dueAt: now + pollDelayMs(t.polls + 1) };
+      return {
+        ...t,
+        dueAt: now + pollDelayMs(t.polls),
+        error: e.type === "pollNoResult" ? { code: "provider_no_result", message: e.message } : t.error,
+      };
 
     case "expired":
       if (t.state !== "pending") return t;
@@ -176,15 +281,142 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
           message: `no result from the provider within ${Math.round(limits.maxAgeMs / 1000)} s of registration`,
         },
       };
+
+    case "retryRequested":
+      if (t.state === "failed") {
+        if (t.sourceUrl === null) {
+          // The provider never gave a URL: ask it again (poll now, within the 30 s rule).
+          return { ...t, state: "pending", error: null, dueAt: Math.max(now, pollAllowedAt(t)) };
+        }
+        // A new retention horizon from now; the first attempt asks for a current URL.
+        return {
+          ...t,
+          state: "downloading",
+          error: null,
+          attempts: 0,
+          urlKnownAt: now,
+          attemptStartedAt: null,
+          refreshUrl: true,
+          dueAt: now,
+        };
+      }
+      if (t.state === "downloading" && t.attemptStartedAt === null) return t.dueAt === now ? t : { ...t, dueAt: now };
+      if (t.state === "pending") {
+        const at = Math.max(now, pollAllowedAt(t));
+        return t.dueAt === at ? t : { ...t, dueAt: at };
+      }
+      return t;
+
+    case "notifyStarted": {
+      const n = t.notification;
+      if (n.state !== "pending" || n.sendingSince !== null) return t;
+      return {
+        ...t,
+        notification: {
+          ...n,
+          attempts: n.attempts + 1,
+          firstAttemptAt: n.firstAttemptAt ?? now,
+          sendingSince: now,
+          nextAttemptAt: now + NOTIFY_SENDING_LEASE_MS,
+        },
+      };
+    }
+
+    case "notifyAnswered": {
+      const n = t.notification;
+      if (n.state !== "pending" || n.sendingSince === null) return t;
+      const answered = { ...n, sendingSince: null, lastStatus: e.status };
+      if (e.outcome === "delivered") {
+        return { ...t, notification: { ...answered, state: "delivered", nextAttemptAt: null, deliveredAt: now } };
+      }
+      const next = e.outcome === "gone" ? null : nextNotifyAttemptAt(n.attempts, now, n.firstAttemptAt ?? now);
+      return {
+        ...t,
+        notification: next === null ? { ...answered, state: "failed", nextAttemptAt: null } : { ...answered, nextAttemptAt: next },
+      };
+    }
+
+    case "notifyRequested": {
+      if (!isFinal(t.state) || !limits.notify) return t;
+      const n = t.notification;
+      const fresh = n.messageId === null ? announce(t, now, limits).notification : n;
+      return {
+        ...t,
+        notification: {
+          ...fresh,
+          state: "pending",
+          attempts: 0,
+          firstAttemptAt: null,
+          sendingSince: null,
+          nextAttemptAt: now,
+          deliveredAt: null,
+        },
+      };
+    }
   }
 }
 
+/** A failed attempt: retried with growing gaps until the provider's retention ends. */
+function failedAttempt(t: Task, error: TaskError, retryable: boolean, refresh: boolean, now: number, limits: Limits): Task {
+  const horizon = (t.urlKnownAt ?? now) + limits.retentionMs;
+  if (!retryable) return { ...t, state: "failed", error, attemptStartedAt: null, refreshUrl: false, dueAt: null };
+  const retryAt = now + transferRetryDelayMs(t.attempts);
+  if (retryAt >= horizon) {
+    const gaveUp = {
+      code: error.code,
+      message: `${error.message} (gave up after ${t.attempts} attempts: the provider keeps a WAV only ${Math.round(limits.retentionMs / 1000)} s)`,
+    };
+    return { ...t, state: "failed", error: gaveUp, attemptStartedAt: null, refreshUrl: false, dueAt: null };
+  }
+  const next = { ...t, error, attemptStartedAt: null, refreshUrl: refresh };
+  return { ...next, dueAt: refresh ? Math.max(retryAt, refreshTime(next, now)) : retryAt };
+}
+
+/** A link refresh polls the provider: never within 30 s of the task's last poll. */
+function refreshTime(t: Task, now: number): number {
+  return Math.max(now, pollAllowedAt(t));
+}
+
+function pollAllowedAt(t: Task): number {
+  return t.lastPolledAt === null ? 0 : t.lastPolledAt + MIN_POLL_INTERVAL_MS;
+}
+
+/** Whether a URL signed at `signedAt` may replace the task's current one. */
+function newerSource(t: Task, signedAt: number | null): boolean {
+  if (t.sourceUrl === null) return true;
+  // When signatures are in use, only a newer signed timestamp wins; a polled URL (null) is current.
+  return signedAt === null || t.sourceSignedAt === null || signedAt > t.sourceSignedAt;
+}
+
+/** Starts the announcement of a final outcome (a new `webhook-id` for each outcome). */
+function announce(t: Task, now: number, limits: Limits): Task {
+  if (!limits.notify) return { ...t, notification: { ...OFF } };
+  return {
+    ...t,
+    notification: {
+      ...OFF,
+      state: "pending",
+      messageId: limits.newMessageId(),
+      type: t.state === "stored" ? "wav.stored" : "wav.failed",
+      reachedAt: now,
+      nextAttemptAt: now,
+    },
+  };
+}
+
 /** Whether a pending task may be polled now without breaking the provider's 30 s rule. */
-export function mayPoll(t: Task, now: number, minIntervalMs: number): boolean {
-  return t.state === "pending" && (t.lastPolledAt === null || now - t.lastPolledAt >= minIntervalMs);
+export function mayPoll(t: Task, now: number): boolean {
+  return (t.state === "pending" || t.state === "failed") && now >= pollAllowedAt(t);
 }
 
 /** Whether a pending task has outlived the configured maximum age. */
 export function isExpired(t: Task, now: number, limits: Limits): boolean {
   return t.state === "pending" && now - t.createdAt >= limits.maxAgeMs;
+}
+
+/** When the task's transfer is next due, as the API shows it (null while one runs or when final). */
+export function nextAttemptAt(t: Task): number | null {
+  if (t.state === "pending") return t.dueAt;
+  if (t.state === "downloading" && t.attemptStartedAt === null) return t.dueAt;
+  return null;
 }

@@ -1,4 +1,4 @@
-import type { Task, TaskError, TaskState, WavInfo } from "./machine";
+import { nextAttemptAt, type MusicRef, type NotificationState, type Task, type TaskError, type TaskState, type WavInfo } from "./machine";
 
 /** A task as the API shows it (SPEC.md, "A task, as JSON"). */
 export interface TaskView {
@@ -10,17 +10,38 @@ export interface TaskView {
   source: { url: string } | null;
   wav: WavInfo | null;
   error: TaskError | null;
+  nextAttemptAt: string | null;
+  music: MusicRef | null;
+  notification: {
+    state: NotificationState;
+    attempts: number;
+    lastStatus: number | null;
+    nextAttemptAt: string | null;
+    deliveredAt: string | null;
+  };
 }
 
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
 export function toView(t: Task): TaskView {
+  const n = t.notification;
   return {
     taskId: t.taskId,
     state: t.state,
-    createdAt: new Date(t.createdAt).toISOString(),
-    updatedAt: new Date(t.updatedAt).toISOString(),
+    createdAt: iso(t.createdAt)!,
+    updatedAt: iso(t.updatedAt)!,
     attempts: t.attempts,
     source: t.sourceUrl === null ? null : { url: t.sourceUrl },
     wav: t.wav,
     error: t.error,
+    nextAttemptAt: iso(nextAttemptAt(t)),
+    music: t.music,
+    notification: {
+      state: n.state,
+      attempts: n.attempts,
+      lastStatus: n.lastStatus,
+      nextAttemptAt: n.state === "pending" && n.sendingSince === null ? iso(n.nextAttemptAt) : null,
+      deliveredAt: iso(n.deliveredAt),
+    },
   };
 }

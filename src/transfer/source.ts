@@ -36,19 +36,19 @@ export async function openSource(rawUrl: string, opts: SourceOptions): Promise<O
         throw new TransferError("source_http_error", `source answered ${res.status} without a Location`, true);
       }
       if (hop >= MAX_REDIRECTS) {
-        throw new TransferError("too_many_redirects", `source redirected more than ${MAX_REDIRECTS} times`, false);
+        throw new TransferError("too_many_redirects", `source redirected more than ${MAX_REDIRECTS} times`, true, true);
       }
       try {
         current = new URL(location, verdict.url).toString();
       } catch {
-        throw new TransferError("source_http_error", `source redirected to an invalid Location`, false);
+        throw new TransferError("source_http_error", `source redirected to an invalid Location`, true, true);
       }
       continue;
     }
 
     if (res.status !== 200 || res.body === null) {
       await res.body?.cancel();
-      throw new TransferError("source_http_error", `source answered HTTP ${res.status}`, isRetryableStatus(res.status));
+      throw new TransferError("source_http_error", `source answered HTTP ${res.status}`, true, isExpiredLinkStatus(res.status));
     }
 
     const length = declaredLength(res.headers);
@@ -92,9 +92,13 @@ function declaredLength(headers: Headers): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-function isRetryableStatus(status: number): boolean {
-  // 404 too: a CDN may not have the file yet. 401/403/410 and other 4xx will not get better.
-  return status >= 500 || status === 404 || status === 408 || status === 425 || status === 429;
+/**
+ * Any HTTP error may pass while the provider keeps the file (a CDN not yet published, an outage),
+ * so all are retried; these say the link itself expired or moved, so record-info is asked for a
+ * current one first (SPEC "Task states").
+ */
+function isExpiredLinkStatus(status: number): boolean {
+  return status === 401 || status === 403 || status === 404 || status === 410;
 }
 
 /** URLs may carry signed query strings; errors name the host and path only. */

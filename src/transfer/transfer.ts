@@ -19,11 +19,16 @@ export interface TransferInput {
   allowlist: readonly string[];
   maxBytes: number;
   idleTimeoutMs: number;
+  /**
+   * Told the id of a multipart upload when it is created, and null once it is completed or
+   * aborted: an upload an interrupted isolate leaves behind can then be aborted later.
+   */
+  onMultipartUpload?: (uploadId: string | null) => void;
 }
 
 export type TransferOutcome =
   | { ok: true; wav: WavInfo }
-  | { ok: false; error: TaskError; retryable: boolean };
+  | { ok: false; error: TaskError; retryable: boolean; refreshUrl: boolean };
 
 export async function transferWav(input: TransferInput): Promise<TransferOutcome> {
   const key = wavKey(input.taskId);
@@ -46,15 +51,15 @@ export async function transferWav(input: TransferInput): Promise<TransferOutcome
     const size =
       source.length !== null
         ? await putFixedLength(input.bucket, key, source.length, blocks, options)
-        : await putMultipart(input.bucket, key, blocks, options);
+        : await putMultipart(input.bucket, key, blocks, options, input.onMultipartUpload);
     return { ok: true, wav: { key, size, sha256: await blocks.sha256(), contentType: WAV_CONTENT_TYPE } };
   } catch (err) {
     if (err instanceof TransferError) {
-      return { ok: false, error: { code: err.code, message: err.message }, retryable: err.retryable };
+      return { ok: false, error: { code: err.code, message: err.message }, retryable: err.retryable, refreshUrl: err.refreshUrl };
     }
-    console.error("transfer failed", input.taskId, err);
     const message = `writing to R2 failed: ${err instanceof Error ? err.message : String(err)}`;
-    return { ok: false, error: { code: "storage_failed", message }, retryable: true };
+    console.error(`transfer ${input.taskId}: ${message}`);
+    return { ok: false, error: { code: "storage_failed", message }, retryable: true, refreshUrl: false };
   }
 }
 
@@ -116,6 +121,7 @@ async function putMultipart(
   key: string,
   blocks: WavBlocks,
   options: R2MultipartOptions,
+  onUpload: (uploadId: string | null) => void = () => {},
 ): Promise<number> {
   // The header check happens on the first block, before an upload exists to clean up.
   let block = await blocks.next();
@@ -123,6 +129,7 @@ async function putMultipart(
     await blocks.cancel(err);
     throw err;
   });
+  onUpload(upload.uploadId);
   const parts: R2UploadedPart[] = [];
   let inFlight: Promise<void> = Promise.resolve();
   let part = new Uint8Array(PART_BYTES);
@@ -155,10 +162,11 @@ async function putMultipart(
     if (filled > 0) await ship(part.subarray(0, filled));
     await inFlight;
     const object = await upload.complete(parts);
+    onUpload(null);
     return object.size;
   } catch (err) {
     await inFlight.catch(() => {});
-    await upload.abort().catch(() => {});
+    await upload.abort().then(() => onUpload(null), () => {});
     await blocks.cancel(err);
     throw err;
   }

@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import worker from "../../../src/index";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MAX_POLLS_PER_TICK, runTick } from "../../../src/cron/tick";
-import { taskObject } from "../../../src/task/objects";
+import { runDue } from "../../helpers/durable";
 import { route, requests } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
 import { api, getTask, uniqueTaskId } from "../../helpers/worker";
@@ -14,7 +14,7 @@ import { api, getTask, uniqueTaskId } from "../../helpers/worker";
 const RECORD_INFO = "https://provider.test/api/v1/wav/record-info";
 const OVERDUE_MS = 300_000;
 
-type Answer = { successFlag: string; url?: string; errorCode?: number | string; errorMessage?: string } | { http: number };
+type Answer = { successFlag: string; url?: string; errorCode?: number | string; errorMessage?: string } | { http: number } | { nullData: true };
 /** What record-info answers per task id; tasks of other tests stay PENDING. */
 let answers: Map<string, Answer>;
 
@@ -24,6 +24,7 @@ beforeEach(() => {
     const taskId = new URL(req.url).searchParams.get("taskId")!;
     const a = answers.get(taskId) ?? { successFlag: "PENDING" };
     if ("http" in a) return new Response("<html>upstream error</html>", { status: a.http });
+    if ("nullData" in a) return Response.json({ code: 200, msg: "success", data: null });
     return Response.json({
       code: 200,
       msg: "success",
@@ -85,7 +86,7 @@ describe("cron tick", () => {
     const report = await tickAt(t0 + OVERDUE_MS + 1_000);
     expect(report.outcomes.resolved).toBeGreaterThanOrEqual(1);
     expect((await getTask(taskId))?.state).toBe("downloading");
-    await runDurableObjectAlarm(taskObject(env, taskId));
+    await runDue(taskId);
     const task = await getTask(taskId);
     expect(task?.state).toBe("stored");
     expect(task?.wav?.sha256).toBe(await sha256Hex(wav));
@@ -93,7 +94,34 @@ describe("cron tick", () => {
     expect(new Uint8Array(await object!.arrayBuffer())).toEqual(wav);
   });
 
-  for (const flag of ["CREATE_TASK_FAILED", "GENERATE_WAV_FAILED", "CALLBACK_EXCEPTION"]) {
+  it("overdue → CALLBACK_EXCEPTION with a WAV URL (the provider could not call us) → fetched and stored", async () => {
+    const t0 = Date.now();
+    const taskId = uniqueTaskId("cron");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const wav = makeWav({ seconds: 1, seed: 11 });
+    route("GET", url, () => wavResponse(wav));
+    answers.set(taskId, { successFlag: "CALLBACK_EXCEPTION", url, errorCode: 500, errorMessage: "callback failed" });
+    await register(taskId);
+    const report = await tickAt(t0 + OVERDUE_MS + 1_000);
+    expect(report.outcomes.resolved).toBeGreaterThanOrEqual(1);
+    await runDue(taskId);
+    const task = await getTask(taskId);
+    expect(task).toMatchObject({ state: "stored", error: null });
+    expect(task?.wav?.sha256).toBe(await sha256Hex(wav));
+  });
+
+  it("overdue → CALLBACK_EXCEPTION without a URL is not a failure: polled again later", async () => {
+    const t0 = Date.now();
+    const taskId = uniqueTaskId("cron");
+    answers.set(taskId, { successFlag: "CALLBACK_EXCEPTION" });
+    await register(taskId);
+    await tickAt(t0 + OVERDUE_MS + 1_000);
+    expect((await getTask(taskId))?.state).toBe("pending");
+    await tickAt(t0 + OVERDUE_MS + 31_000);
+    expect(pollsOf(taskId)).toBe(2);
+  });
+
+  for (const flag of ["CREATE_TASK_FAILED", "GENERATE_WAV_FAILED"]) {
     it(`overdue → ${flag} → failed with the provider's errorCode and errorMessage`, async () => {
       const t0 = Date.now();
       const taskId = uniqueTaskId("cron");
@@ -173,6 +201,27 @@ describe("cron tick", () => {
     const report = await tickAt(t0 + OVERDUE_MS + 1_000);
     expect(report.stoppedForTrouble).toBe(true);
     expect(requests.filter((r) => r.url.startsWith(RECORD_INFO)).length).toBeLessThanOrEqual(4);
+  });
+
+  it("an answer about one task (data: null, SUCCESS without a URL) backs off that task and the tick goes on", async () => {
+    const t0 = Date.now();
+    const unknown = uniqueTaskId("odd");
+    const noUrl = uniqueTaskId("odd");
+    const others = Array.from({ length: 4 }, () => uniqueTaskId("odd"));
+    answers.set(unknown, { nullData: true });
+    answers.set(noUrl, { successFlag: "SUCCESS" });
+    for (const id of [unknown, noUrl, ...others]) await register(id);
+    const report = await tickAt(t0 + OVERDUE_MS + 1_000);
+    expect(report.stoppedForTrouble).toBe(false);
+    for (const id of [unknown, noUrl, ...others]) expect(pollsOf(id)).toBe(1);
+    for (const id of [unknown, noUrl]) {
+      const task = await getTask(id);
+      expect(task).toMatchObject({ state: "pending", error: { code: "provider_no_result" } });
+      // Counted against that task: its next poll is 30 s later, not at once.
+      expect(Date.parse(task!.nextAttemptAt!)).toBeGreaterThanOrEqual(t0 + OVERDUE_MS + 1_000 + 30_000);
+    }
+    await tickAt(t0 + OVERDUE_MS + 20_000);
+    expect(pollsOf(unknown)).toBe(1);
   });
 
   it("garbage from the provider leaves the task pending and polled again later", async () => {

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { taskObject } from "../../../src/task/objects";
+import { shardOf } from "../../helpers/durable";
 import { describe, expect, it } from "vitest";
 import { heldRoute, requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
@@ -59,9 +59,11 @@ describe("POST /callbacks/wav: success", () => {
     await sendCallback(successBody(taskId, url));
     const stored = await waitForState(taskId, ["stored"]);
 
-    const again = await sendCallback(successBody(taskId, "https://cdn.example.com/other.wav"));
+    // Newly signed (later timestamps): the same signature with another body would be a replay (409).
+    const now = Math.floor(Date.now() / 1000);
+    const again = await sendCallback(successBody(taskId, "https://cdn.example.com/other.wav"), { timestamp: now + 1 });
     expect(again.status).toBe(200);
-    const fail = await sendCallback({ code: 500, msg: "late failure", data: { task_id: taskId } });
+    const fail = await sendCallback({ code: 500, msg: "late failure", data: { task_id: taskId } }, { timestamp: now + 2 });
     expect(fail.status).toBe(200);
     await new Promise((r) => setTimeout(r, 200));
     expect(await getTask(taskId)).toEqual(stored);
@@ -97,15 +99,15 @@ describe("POST /callbacks/wav: recovery", () => {
     await waitForState(taskId, ["stored"]);
   });
 
-  it("a redelivered callback re-arms a task whose alarm was lost", async () => {
+  it("a redelivered callback re-arms a shard whose alarm was lost", async () => {
     const taskId = uniqueTaskId();
     const url = `https://cdn.example.com/${taskId}.wav`;
     route("GET", url, () => new Response("busy", { status: 503 }));
     await sendCallback(successBody(taskId, url));
     await expect.poll(async () => (await getTask(taskId))?.error?.code, { timeout: 5_000 }).toBe("source_http_error");
-    const stub = taskObject(env, taskId);
+    const stub = shardOf(taskId);
     await runInDurableObject(stub, (_instance, state) => state.storage.deleteAlarm());
-    expect(await runDurableObjectAlarm(stub)).toBe(false); // nothing would ever wake it
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBeNull(); // nothing would ever wake it
     route("GET", url, () => wavResponse(makeWav()));
     await sendCallback(successBody(taskId, url)); // the provider's retry: same URL, changes nothing
     // Armed again (for its retry time) — polled, since the alarm may be running right now.

@@ -70,10 +70,15 @@ describe("GET/HEAD /api/tasks/:taskId/wav", () => {
     await other.arrayBuffer();
   });
 
-  it("404 with a JSON error while nothing is stored", async () => {
-    const res = await api(`/api/tasks/${uniqueTaskId()}/wav`);
+  it("404 with a JSON error: not_stored for a known task without a WAV, not_found for an unknown one", async () => {
+    const known = uniqueTaskId();
+    expect((await api(`/api/tasks/${known}`, { method: "PUT" })).status).toBe(201);
+    const res = await api(`/api/tasks/${known}/wav`);
     expect(res.status).toBe(404);
     expect((await jsonOf(res)).error.code).toBe("not_stored");
+    const unknown = await api(`/api/tasks/${uniqueTaskId()}/wav`);
+    expect(unknown.status).toBe(404);
+    expect((await jsonOf(unknown)).error.code).toBe("not_found");
   });
 
   it("a range beyond the end is not served as a partial body", async () => {

@@ -14,7 +14,8 @@ describe("POST /api/tasks", () => {
   it("submits to the provider with this worker's callBackUrl and registers the WAV task", async () => {
     const wavTaskId = uniqueTaskId("wav");
     route("POST", GENERATE, () => Response.json({ code: 200, msg: "success", data: { taskId: wavTaskId } }));
-    const res = await submit({ taskId: "music-1", audioId: "audio-1" });
+    const musicTaskId = uniqueTaskId("music");
+    const res = await submit({ taskId: musicTaskId, audioId: "audio-1" });
     expect(res.status).toBe(202);
     const task = (await jsonOf(res)) as TaskView;
     expect(task).toMatchObject({ taskId: wavTaskId, state: "pending", attempts: 0, source: null, wav: null, error: null });
@@ -22,7 +23,7 @@ describe("POST /api/tasks", () => {
 
     const [sent] = requestsTo(GENERATE);
     expect(sent!.headers.get("authorization")).toBe("Bearer test-suno-key");
-    expect(JSON.parse(sent!.body!)).toEqual({ taskId: "music-1", audioId: "audio-1", callBackUrl: "https://edge.test/callbacks/wav" });
+    expect(JSON.parse(sent!.body!)).toEqual({ taskId: musicTaskId, audioId: "audio-1", callBackUrl: "https://edge.test/callbacks/wav" });
     expect((await getTask(wavTaskId))?.state).toBe("pending");
   });
 
@@ -41,7 +42,7 @@ describe("POST /api/tasks", () => {
       // Even were a task id to come with the error, nothing may be registered for it.
       const wavTaskId = uniqueTaskId("refused");
       route("POST", GENERATE, () => Response.json({ code, msg, data: { taskId: wavTaskId } }));
-      const res = await submit({ taskId: "music-1", audioId: "audio-1" });
+      const res = await submit({ taskId: uniqueTaskId("music"), audioId: "audio-1" });
       expect(res.status).toBe(502);
       const body = await jsonOf(res);
       expect(body.error).toMatchObject({ code: "provider_error", providerCode: code, providerMsg: msg });
@@ -52,13 +53,13 @@ describe("POST /api/tasks", () => {
 
   it("an HTTP failure of the provider → 502", async () => {
     route("POST", GENERATE, () => new Response("<html>Bad gateway</html>", { status: 502 }));
-    const res = await submit({ taskId: "music-1", audioId: "audio-1" });
+    const res = await submit({ taskId: uniqueTaskId("music"), audioId: "audio-1" });
     expect(res.status).toBe(502);
     expect((await jsonOf(res)).error.providerCode).toBe(502);
   });
 
   it("an unreachable provider → 502", async () => {
-    const res = await submit({ taskId: "music-1", audioId: "audio-1" }); // no route: the fetch fails
+    const res = await submit({ taskId: uniqueTaskId("music"), audioId: "audio-1" }); // no route: the fetch fails
     expect(res.status).toBe(502);
   });
 

@@ -1,9 +1,12 @@
 // The pure state machine, driven without any runtime.
 import { describe, expect, it } from "vitest";
-import { MAX_TRANSFER_ATTEMPTS, pollDelayMs, transferRetryDelayMs } from "../../../src/task/backoff";
+import { nextNotifyAttemptAt, pollDelayMs, transferRetryDelayMs } from "../../../src/task/backoff";
 import { apply, isExpired, mayPoll, type Limits, type Task, type TaskEvent } from "../../../src/task/machine";
 
-const limits: Limits = { overdueAfterMs: 300_000, maxAgeMs: 86_400_000 };
+const RETENTION_MS = 1_123_200_000; // 13 days
+let ids = 0;
+const limits: Limits = { overdueAfterMs: 300_000, maxAgeMs: 86_400_000, retentionMs: RETENTION_MS, notify: false, newMessageId: () => `msg_${++ids}` };
+const notifying: Limits = { ...limits, notify: true };
 const T0 = 1_700_000_000_000;
 const wav = { key: "wav/a.wav", size: 10, sha256: "ab", contentType: "audio/wav" };
 
@@ -40,30 +43,43 @@ describe("task state machine", () => {
     expect(t).toMatchObject({ state: "stored", wav, error: null, dueAt: null, attempts: 2 });
   });
 
-  it("gives up after the last attempt, and at once on a final error", () => {
+  it("retries with growing gaps (30 s, 2 min, 8 min, 32 min, then 2 h) until the provider's retention ends", () => {
+    expect([1, 2, 3, 4, 5, 9].map(transferRetryDelayMs)).toEqual([30e3, 120e3, 480e3, 1920e3, 7200e3, 7200e3]);
     let t = run([[{ type: "wavUrl", url: "u" }, T0]])!;
-    for (let i = 1; i <= MAX_TRANSFER_ATTEMPTS; i++) {
-      t = apply(t, "a", { type: "transferStarted" }, T0 + i, limits)!;
-      t = apply(t, "a", { type: "transferFailed", error: { code: "source_http_error", message: "HTTP 503" }, retryable: true }, T0 + i, limits)!;
-      expect(t.state).toBe(i < MAX_TRANSFER_ATTEMPTS ? "downloading" : "failed");
+    let now = T0;
+    while (t.state === "downloading") {
+      now = Math.max(now + 1, t.dueAt!);
+      t = apply(t, "a", { type: "transferStarted" }, now, limits)!;
+      t = apply(t, "a", { type: "transferFailed", error: { code: "source_http_error", message: "HTTP 503" }, retryable: true }, now, limits)!;
     }
-    expect(t.error?.message).toContain(`gave up after ${MAX_TRANSFER_ATTEMPTS} attempts`);
+    // Nothing is given up while the provider may still hold the WAV: about 13 days of attempts.
+    expect(now).toBeGreaterThan(T0 + RETENTION_MS - 2 * 3600_000);
+    expect(now).toBeLessThanOrEqual(T0 + RETENTION_MS);
+    expect(t.attempts).toBeGreaterThan(150);
+    expect(t).toMatchObject({ state: "failed", error: { code: "source_http_error" } });
+    expect(t.error?.message).toContain("gave up after");
 
     let u = run([[{ type: "wavUrl", url: "u" }, T0], [{ type: "transferStarted" }, T0]])!;
     u = apply(u, "a", { type: "transferFailed", error: { code: "not_a_wav", message: "html" }, retryable: false }, T0, limits)!;
     expect(u).toMatchObject({ state: "failed", error: { code: "not_a_wav", message: "html" } });
   });
 
-  it("an interrupted attempt is retried at once and counts toward the limit", () => {
+  it("an expired link, and every third failed attempt, asks for a current URL first — never within 30 s of a poll", () => {
     let t = run([[{ type: "wavUrl", url: "u" }, T0], [{ type: "transferStarted" }, T0]])!;
-    t = apply(t, "a", { type: "transferInterrupted" }, T0 + 7, limits)!;
-    expect(t).toMatchObject({ state: "downloading", attempts: 1, attemptStartedAt: null, dueAt: T0 + 7, error: { code: "interrupted" } });
-    expect(apply(t, "a", { type: "transferInterrupted" }, T0 + 8, limits)).toBe(t); // no attempt running: nothing to do
-    for (let i = 2; i <= MAX_TRANSFER_ATTEMPTS; i++) {
-      t = apply(t, "a", { type: "transferStarted" }, T0 + i, limits)!;
-      t = apply(t, "a", { type: "transferInterrupted" }, T0 + i, limits)!;
-    }
-    expect(t).toMatchObject({ state: "failed", error: { code: "interrupted" } });
+    t = apply(t, "a", { type: "transferFailed", error: { code: "source_http_error", message: "HTTP 403" }, retryable: true, refreshUrl: true }, T0 + 1, limits)!;
+    expect(t).toMatchObject({ state: "downloading", refreshUrl: true, dueAt: T0 + 1 + 30_000 });
+    t = apply(t, "a", { type: "transferStarted", refreshUrl: true }, T0 + 40_000, limits)!;
+    expect(t).toMatchObject({ refreshUrl: false, lastPolledAt: T0 + 40_000, polls: 1 });
+    t = apply(t, "a", { type: "urlRefreshed", url: "u2" }, T0 + 40_001, limits)!;
+    expect(t.sourceUrl).toBe("u2");
+    // Attempt 2 fails plainly (no refresh); attempt 3's failure asks for one again.
+    t = apply(t, "a", { type: "transferFailed", error: { code: "truncated", message: "short" }, retryable: true }, T0 + 41_000, limits)!;
+    expect(t.refreshUrl).toBe(false);
+    t = apply(t, "a", { type: "transferStarted" }, t.dueAt!, limits)!;
+    const third = t.attemptStartedAt!;
+    t = apply(t, "a", { type: "transferFailed", error: { code: "truncated", message: "short" }, retryable: true }, third + 1, limits)!;
+    expect(t).toMatchObject({ attempts: 3, refreshUrl: true });
+    expect(t.dueAt).toBeGreaterThanOrEqual(T0 + 40_000 + 30_000);
   });
 
   it("stored is final: nothing changes it", () => {
@@ -86,12 +102,21 @@ describe("task state machine", () => {
     expect(t).toMatchObject({ state: "downloading", attempts: 0, error: null, sourceUrl: "u" });
   });
 
+  it("a signed URL replaces the known one only while waiting or failed, and only when newer", () => {
+    let t = run([[{ type: "wavUrl", url: "u1", signedAt: 1000 }, T0], [{ type: "transferStarted" }, T0]])!;
+    t = apply(t, "a", { type: "transferInterrupted" }, T0 + 1, limits)!;
+    expect(apply(t, "a", { type: "wavUrl", url: "evil", signedAt: 1000 }, T0 + 2, limits)).toBe(t); // same time: a replay
+    expect(apply(t, "a", { type: "wavUrl", url: "older", signedAt: 999 }, T0 + 2, limits)).toBe(t);
+    t = apply(t, "a", { type: "wavUrl", url: "u2", signedAt: 1001 }, T0 + 3, limits)!;
+    expect(t).toMatchObject({ sourceUrl: "u2", sourceSignedAt: 1001 });
+  });
+
   it("another WAV URL while waiting to retry replaces the old one; while an attempt runs it waits", () => {
     let t = run([[{ type: "wavUrl", url: "u1" }, T0], [{ type: "transferStarted" }, T0]])!;
     expect(apply(t, "a", { type: "wavUrl", url: "u2" }, T0 + 1, limits)).toBe(t);
     t = apply(t, "a", { type: "transferFailed", error: { code: "source_http_error", message: "HTTP 403" }, retryable: true }, T0 + 2, limits)!;
     t = apply(t, "a", { type: "wavUrl", url: "u2" }, T0 + 3, limits)!;
-    expect(t).toMatchObject({ state: "downloading", sourceUrl: "u2", attempts: 0, error: null, dueAt: T0 + 3 });
+    expect(t).toMatchObject({ state: "downloading", sourceUrl: "u2", attempts: 1, error: null, dueAt: T0 + 3 });
   });
 
   it("a late provider failure does not override a download in progress", () => {
@@ -102,11 +127,13 @@ describe("task state machine", () => {
   it("polls back off 30 s, 1 min, 2 min … capped at 30 min, and respect the 30 s rule", () => {
     expect([1, 2, 3, 4, 5, 6, 7, 8].map(pollDelayMs)).toEqual([30e3, 60e3, 120e3, 240e3, 480e3, 960e3, 1800e3, 1800e3]);
     let t = run([[{ type: "registered" }, T0]])!;
-    expect(mayPoll(t, T0, 30_000)).toBe(true);
+    expect(mayPoll(t, T0)).toBe(true);
+    t = apply(t, "a", { type: "pollStarted" }, T0 + 300_000, limits)!;
     t = apply(t, "a", { type: "pollPending" }, T0 + 300_000, limits)!;
     expect(t).toMatchObject({ polls: 1, lastPolledAt: T0 + 300_000, dueAt: T0 + 330_000 });
-    expect(mayPoll(t, T0 + 329_999, 30_000)).toBe(false);
-    expect(mayPoll(t, T0 + 330_000, 30_000)).toBe(true);
+    expect(mayPoll(t, T0 + 329_999)).toBe(false);
+    expect(mayPoll(t, T0 + 330_000)).toBe(true);
+    t = apply(t, "a", { type: "pollStarted" }, T0 + 330_000, limits)!;
     t = apply(t, "a", { type: "pollPending" }, T0 + 330_000, limits)!;
     expect(t.dueAt).toBe(T0 + 330_000 + 60_000);
   });
@@ -117,5 +144,48 @@ describe("task state machine", () => {
     expect(isExpired(t, T0 + limits.maxAgeMs, limits)).toBe(true);
     const failed = apply(t, "a", { type: "expired" }, T0 + limits.maxAgeMs, limits)!;
     expect(failed).toMatchObject({ state: "failed", error: { code: "expired" }, dueAt: null });
+  });
+
+  it("a manual retry reopens a failed task: with a URL it downloads anew (asking for a current one), without one it polls", () => {
+    let t = run([[{ type: "wavUrl", url: "u" }, T0], [{ type: "transferStarted" }, T0]])!;
+    t = apply(t, "a", { type: "transferFailed", error: { code: "not_a_wav", message: "html" }, retryable: false }, T0, limits)!;
+    t = apply(t, "a", { type: "retryRequested" }, T0 + 10, limits)!;
+    expect(t).toMatchObject({ state: "downloading", attempts: 0, refreshUrl: true, urlKnownAt: T0 + 10, dueAt: T0 + 10, error: null });
+    const failed = run([[{ type: "providerFailed", error: { code: "500", message: "x" } }, T0]])!;
+    expect(apply(failed, "a", { type: "retryRequested" }, T0 + 10, limits)).toMatchObject({ state: "pending", dueAt: T0 + 10 });
+  });
+
+  it("a final state starts an announcement with a new id; answers follow the retry schedule; 410 stops", () => {
+    let t = run([[{ type: "registered" }, T0]].map(([e, at]) => [e, at] as [TaskEvent, number]))!;
+    t = apply(null, "a", { type: "registered" }, T0, notifying)!;
+    expect(t.notification.state).toBe("waiting");
+    t = apply(t, "a", { type: "providerFailed", error: { code: "500", message: "x" } }, T0 + 5, notifying)!;
+    expect(t.notification).toMatchObject({ state: "pending", type: "wav.failed", reachedAt: T0 + 5, nextAttemptAt: T0 + 5, attempts: 0 });
+    const id = t.notification.messageId;
+    expect(id).toMatch(/^msg_/);
+    t = apply(t, "a", { type: "notifyStarted" }, T0 + 6, notifying)!;
+    t = apply(t, "a", { type: "notifyAnswered", status: 500, outcome: "retry" }, T0 + 7, notifying)!;
+    expect(t.notification).toMatchObject({ state: "pending", attempts: 1, lastStatus: 500, nextAttemptAt: T0 + 7 + 5_000, messageId: id });
+    t = apply(t, "a", { type: "notifyStarted" }, T0 + 5_007, notifying)!;
+    t = apply(t, "a", { type: "notifyAnswered", status: 410, outcome: "gone" }, T0 + 5_008, notifying)!;
+    expect(t.notification).toMatchObject({ state: "failed", attempts: 2, nextAttemptAt: null });
+    t = apply(t, "a", { type: "notifyRequested" }, T0 + 9_000, notifying)!;
+    expect(t.notification).toMatchObject({ state: "pending", attempts: 0, messageId: id, nextAttemptAt: T0 + 9_000 });
+    expect(nextNotifyAttemptAt(7, T0, T0)).toBe(T0 + 10 * 3600_000);
+    expect(nextNotifyAttemptAt(20, T0 + 3 * 86_400_000 - 1000, T0)).toBeNull();
+  });
+
+  it("a task stored again after a retry is announced with a new id; without NOTIFY_URL nothing is", () => {
+    let t = apply(null, "a", { type: "wavUrl", url: "u" }, T0, notifying)!;
+    t = apply(t, "a", { type: "transferStarted" }, T0, notifying)!;
+    t = apply(t, "a", { type: "transferFailed", error: { code: "not_a_wav", message: "html" }, retryable: false }, T0, notifying)!;
+    const first = t.notification.messageId;
+    t = apply(t, "a", { type: "retryRequested" }, T0 + 1, notifying)!;
+    t = apply(t, "a", { type: "transferStarted" }, T0 + 2, notifying)!;
+    t = apply(t, "a", { type: "transferSucceeded", wav }, T0 + 3, notifying)!;
+    expect(t.notification).toMatchObject({ state: "pending", type: "wav.stored" });
+    expect(t.notification.messageId).not.toBe(first);
+    const quiet = run([[{ type: "wavUrl", url: "u" }, T0], [{ type: "transferStarted" }, T0], [{ type: "transferSucceeded", wav }, T0]])!;
+    expect(quiet.notification.state).toBe("off");
   });
 });

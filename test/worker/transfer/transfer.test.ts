@@ -2,7 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { PART_BYTES } from "../../../src/transfer/transfer";
-import { taskObject } from "../../../src/task/objects";
+import { runDue } from "../../helpers/durable";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
 import { sendCallback, successBody, uniqueTaskId, waitForState, getTask } from "../../helpers/worker";
@@ -31,7 +31,7 @@ function chunked(bytes: Uint8Array, chunk = 64 * 1024, opts: { stopAfter?: numbe
 async function advanceAndRunAlarm(taskId: string, ms: number) {
   vi.useFakeTimers({ toFake: ["Date"] });
   vi.setSystemTime(Date.now() + ms);
-  await runDurableObjectAlarm(taskObject(env, taskId));
+  await runDue(taskId);
 }
 
 describe("transfer", () => {

@@ -1,10 +1,10 @@
-// Listing tasks newest first across all shards: each shard answers its own newest page after the
-// cursor, and the pages are merged. The cursor is the last task's (createdAt, taskId), so pages
-// stay stable while new tasks arrive.
+// Reading across all shards: listings newest first (each shard answers its own newest page after
+// the cursor, and the pages are merged) and counts per state. The cursor is the last task's
+// (createdAt, taskId), so pages stay stable while new tasks arrive.
 
-import type { TaskState } from "../task/machine";
+import { TASK_STATES, type TaskState } from "../task/machine";
 import type { TaskView } from "../task/view";
-import { INDEX_SHARDS, indexShard } from "./shards";
+import { shard, SHARD_COUNT } from "./shards";
 
 export interface ListPage {
   tasks: TaskView[];
@@ -13,11 +13,11 @@ export interface ListPage {
 
 export async function listTasks(
   env: Env,
-  query: { state?: TaskState; limit: number; cursor?: { createdAt: number; taskId: string } },
+  query: { state?: TaskState; audioId?: string; limit: number; cursor?: { createdAt: number; taskId: string } },
 ): Promise<ListPage> {
   const pages = await Promise.all(
-    Array.from({ length: INDEX_SHARDS }, (_, n) =>
-      indexShard(env, n).list({ state: query.state, before: query.cursor, limit: query.limit + 1 }),
+    Array.from({ length: SHARD_COUNT }, (_, n) =>
+      shard(env, n).list({ state: query.state, audioId: query.audioId, before: query.cursor, limit: query.limit + 1 }),
     ),
   );
   const merged = pages.flat().sort(newestFirst);
@@ -25,6 +25,13 @@ export async function listTasks(
   const last = tasks.at(-1);
   const more = merged.length > query.limit;
   return { tasks, cursor: more && last ? encodeCursor(Date.parse(last.createdAt), last.taskId) : null };
+}
+
+export async function countTasks(env: Env): Promise<Record<TaskState, number>> {
+  const counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
+  const perShard = await Promise.all(Array.from({ length: SHARD_COUNT }, (_, n) => shard(env, n).counts()));
+  for (const c of perShard) for (const s of TASK_STATES) counts[s] += c[s] ?? 0;
+  return counts;
 }
 
 function newestFirst(a: TaskView, b: TaskView): number {

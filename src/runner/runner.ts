@@ -1,0 +1,196 @@
+// A task's runner: the Durable Object that does the task's outbound work — the WAV transfer into
+// R2 and the announcements to the user's app — from its own alarm, away from the shard that owns
+// the task's state, and reports each outcome back to that shard. Its id comes from
+// newUniqueId() and is kept in the task's row, so making one costs no global name check; the
+// shard makes it from its alarm, never on a callback's acknowledgement path.
+//
+// Everything it knows is in its own SQLite tables (see ../storage/layout.ts):
+//   jobs     one row per kind: queued → running → done (with the report), deleted once the
+//            shard has the report. A row found `running` when the alarm starts was cut off by a
+//            dead isolate: that is how an interrupted attempt is recognised, from durable state.
+//   uploads  multipart uploads in progress; one left behind by a dead attempt is aborted.
+
+import { DurableObject } from "cloudflare:workers";
+import { readConfig } from "../config";
+import { deliverAnnouncement } from "../notify/deliver";
+import { getWavRecord, ProviderError } from "../provider/client";
+import { shardFor } from "../shard/shards";
+import { wavKey } from "../storage/layout";
+import { adoptStoredWav, transferWav } from "../transfer/transfer";
+import type { AnnounceJob, AnnounceReport, RunnerJob, RunnerReport, TransferJob, TransferReport } from "./jobs";
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS jobs (
+     kind   TEXT PRIMARY KEY,   -- 'transfer' | 'announce'
+     job    TEXT NOT NULL,      -- RunnerJob JSON
+     phase  TEXT NOT NULL,      -- 'queued' | 'running' | 'done'
+     report TEXT                -- RunnerReport JSON once done
+   ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS uploads (
+     upload_id TEXT PRIMARY KEY,
+     task_id   TEXT NOT NULL
+   ) WITHOUT ROWID`,
+];
+
+/** How soon to try again to hand a report to the shard when it could not be reached. */
+const REPORT_RETRY_MS = 30_000;
+
+type JobRow = { kind: string; job: string; phase: "queued" | "running" | "done"; report: string | null };
+
+export class TaskRunner extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    for (const statement of SCHEMA) this.sql.exec(statement);
+  }
+
+  /** Queues a job (replacing an older one of its kind) and wakes the alarm to run it. */
+  async start(job: RunnerJob): Promise<void> {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO jobs (kind, job, phase, report) VALUES (?, ?, 'queued', NULL)",
+      job.kind,
+      JSON.stringify(job),
+    );
+    const now = Date.now();
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > now) await this.ctx.storage.setAlarm(now);
+  }
+
+  override async alarm(): Promise<void> {
+    let reportFailed = false;
+    // Jobs queued while one runs are picked up by the same loop.
+    for (let row = this.nextRow(); row !== null; row = this.nextRow()) {
+      const job = JSON.parse(row.job) as RunnerJob;
+      if (row.phase !== "done") {
+        // `running` here means the alarm that set it never finished: its isolate died.
+        const report = row.phase === "running" ? interruptedReport(job) : await this.run(job);
+        this.finish(job, report);
+      }
+      if (!(await this.deliverReport(job.kind))) {
+        reportFailed = true;
+        break;
+      }
+    }
+    // setAlarm last: an alarm set early would suppress the runtime's retries if we threw.
+    if (reportFailed) await this.ctx.storage.setAlarm(Date.now() + REPORT_RETRY_MS);
+  }
+
+  private nextRow(): JobRow | null {
+    return this.sql.exec<JobRow>("SELECT * FROM jobs ORDER BY kind DESC LIMIT 1").toArray()[0] ?? null;
+  }
+
+  private async run(job: RunnerJob): Promise<RunnerReport> {
+    this.sql.exec("UPDATE jobs SET phase = 'running' WHERE kind = ?", job.kind);
+    return job.kind === "transfer" ? this.transfer(job) : this.announce(job);
+  }
+
+  private finish(job: RunnerJob, report: RunnerReport): void {
+    // Only if the job was not replaced by a newer one meanwhile.
+    this.sql.exec(
+      "UPDATE jobs SET phase = 'done', report = ? WHERE kind = ? AND job = ?",
+      JSON.stringify(report),
+      job.kind,
+      JSON.stringify(job),
+    );
+  }
+
+  /** Hands the finished job's report to the shard; the job is forgotten once the shard has it. */
+  private async deliverReport(kind: string): Promise<boolean> {
+    const row = this.sql.exec<JobRow>("SELECT * FROM jobs WHERE kind = ? AND phase = 'done'", kind).toArray()[0];
+    if (!row) return true; // replaced by a newer job meanwhile: that one runs next
+    const report = JSON.parse(row.report!) as RunnerReport;
+    try {
+      await shardFor(this.env, report.taskId).report(report);
+    } catch (err) {
+      console.error(`runner: report for ${report.taskId} not delivered: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
+    this.sql.exec("DELETE FROM jobs WHERE kind = ? AND report = ?", kind, row.report);
+    return true;
+  }
+
+  private async transfer(job: TransferJob): Promise<TransferReport> {
+    const config = readConfig(this.env);
+    await this.abortLeftoverUploads(job.taskId);
+
+    let sourceUrl = job.sourceUrl;
+    let refresh: TransferReport["refresh"];
+    if (job.refreshUrl) {
+      refresh = await this.currentUrl(job.taskId);
+      if (refresh.url) sourceUrl = refresh.url;
+    }
+
+    if (job.adopt) {
+      // The dead attempt may have committed the object just before it died.
+      try {
+        const adopted = await adoptStoredWav(this.env.BUCKET, job.taskId, sourceUrl);
+        if (adopted) return { kind: "transfer", taskId: job.taskId, attempt: job.attempt, refresh, result: { ok: true, wav: adopted } };
+      } catch (err) {
+        // Reading it back failed: fetch afresh rather than spend an attempt on it.
+        console.warn(`transfer ${job.taskId}: adopting the stored object failed (${err instanceof Error ? err.message : String(err)}); fetching again`);
+      }
+    }
+
+    const result = await transferWav({
+      taskId: job.taskId,
+      sourceUrl,
+      bucket: this.env.BUCKET,
+      allowlist: config.WAV_SOURCE_HOSTS,
+      maxBytes: config.MAX_WAV_BYTES,
+      idleTimeoutMs: config.SOURCE_IDLE_TIMEOUT_SECONDS * 1000,
+      onMultipartUpload: (uploadId) => {
+        if (uploadId !== null) this.sql.exec("INSERT OR REPLACE INTO uploads (upload_id, task_id) VALUES (?, ?)", uploadId, job.taskId);
+        else this.sql.exec("DELETE FROM uploads WHERE task_id = ?", job.taskId);
+      },
+    });
+    if (!result.ok) console.warn(`transfer ${job.taskId}: ${result.error.code}: ${result.error.message}`);
+    return { kind: "transfer", taskId: job.taskId, attempt: job.attempt, refresh, result };
+  }
+
+  /** record-info's current URL for the task (the shard has checked the 30 s poll rule). */
+  private async currentUrl(taskId: string): Promise<NonNullable<TransferReport["refresh"]>> {
+    const config = readConfig(this.env);
+    try {
+      const record = await getWavRecord({ baseUrl: config.SUNO_API_BASE, apiKey: config.SUNO_API_KEY }, taskId);
+      if (record.status === "success") return { url: record.url, flag: record.flag };
+      return { url: null, flag: record.status === "failed" ? record.flag : record.status.toUpperCase() };
+    } catch (err) {
+      return { url: null, error: err instanceof ProviderError ? `provider code ${err.code}` : "provider unreachable" };
+    }
+  }
+
+  /** A multipart upload a dead attempt left behind is aborted before the next one starts. */
+  private async abortLeftoverUploads(taskId: string): Promise<void> {
+    const rows = this.sql.exec<{ upload_id: string }>("SELECT upload_id FROM uploads WHERE task_id = ?", taskId).toArray();
+    for (const { upload_id } of rows) {
+      try {
+        await this.env.BUCKET.resumeMultipartUpload(wavKey(taskId), upload_id).abort();
+      } catch {
+        // Already completed or aborted, or expired by R2: nothing is left to clean up.
+      }
+      this.sql.exec("DELETE FROM uploads WHERE upload_id = ?", upload_id);
+    }
+  }
+
+  private async announce(job: AnnounceJob): Promise<AnnounceReport> {
+    const config = readConfig(this.env);
+    const base = { kind: "announce", taskId: job.taskId, attempt: job.attempt } as const;
+    if (!config.NOTIFY_URL || !config.NOTIFY_SECRET) {
+      return { ...base, status: null, outcome: "retry", message: "NOTIFY_URL is no longer set" };
+    }
+    const r = await deliverAnnouncement({ url: config.NOTIFY_URL, secret: config.NOTIFY_SECRET, id: job.messageId, body: job.body });
+    return { ...base, status: r.status, outcome: r.outcome, message: r.message };
+  }
+
+  /** Test support and the cron's health checks: the runner's jobs as stored. */
+  async jobs(): Promise<{ kind: string; phase: string }[]> {
+    return this.sql.exec<{ kind: string; phase: string }>("SELECT kind, phase FROM jobs").toArray();
+  }
+}
+
+function interruptedReport(job: RunnerJob): RunnerReport {
+  if (job.kind === "transfer") return { kind: "transfer", taskId: job.taskId, attempt: job.attempt, result: { ok: false, interrupted: true } };
+  return { kind: "announce", taskId: job.taskId, attempt: job.attempt, status: null, outcome: "retry", message: "the attempt was interrupted" };
+}

@@ -1,0 +1,251 @@
+// A typed helper over one shard's SQLite storage. The tables are documented in
+// ../storage/layout.ts; every statement that touches them is here.
+
+import type { Task, TaskState } from "../task/machine";
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS tasks (
+     task_id    TEXT PRIMARY KEY,
+     state      TEXT    NOT NULL,
+     created_at INTEGER NOT NULL,
+     audio_id   TEXT,              -- the track (music.audioId), for ?audioId= listings
+     poll_at    INTEGER,           -- pending: when the cron polls it next; else null
+     run_at     INTEGER,           -- when the shard's alarm hands work to the runner; else null
+     runner_id  TEXT,              -- the task's TaskRunner (newUniqueId), made on first use
+     data       TEXT    NOT NULL   -- the whole Task (../task/machine.ts) as JSON
+   ) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS tasks_poll ON tasks (poll_at) WHERE poll_at IS NOT NULL`,
+  `CREATE INDEX IF NOT EXISTS tasks_run ON tasks (run_at) WHERE run_at IS NOT NULL`,
+  `CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at, task_id)`,
+  `CREATE INDEX IF NOT EXISTS tasks_state_created ON tasks (state, created_at, task_id)`,
+  `CREATE INDEX IF NOT EXISTS tasks_audio_created ON tasks (audio_id, created_at, task_id) WHERE audio_id IS NOT NULL`,
+  `CREATE TABLE IF NOT EXISTS events (
+     task_id TEXT    NOT NULL,
+     seq     INTEGER NOT NULL,
+     at      INTEGER NOT NULL,
+     type    TEXT    NOT NULL,
+     detail  TEXT    NOT NULL,   -- JSON object of the entry's other fields
+     PRIMARY KEY (task_id, seq)
+   ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS signatures (
+     task_id   TEXT    NOT NULL,
+     signed_at INTEGER NOT NULL,  -- X-Webhook-Timestamp
+     signature TEXT    NOT NULL,  -- X-Webhook-Signature
+     result    TEXT    NOT NULL,  -- what the callback said (ResultKey), to tell a replay from a duplicate
+     PRIMARY KEY (task_id, signed_at, signature)
+   ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS deleted (
+     task_id    TEXT PRIMARY KEY,
+     deleted_at INTEGER NOT NULL
+   ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS submissions (
+     music_task_id TEXT    NOT NULL,
+     audio_id      TEXT    NOT NULL,
+     wav_task_id   TEXT    NOT NULL,
+     created_at    INTEGER NOT NULL,
+     PRIMARY KEY (music_task_id, audio_id)
+   ) WITHOUT ROWID`,
+];
+
+/** History kept per task (SPEC "Task history"). */
+export const MAX_EVENTS_PER_TASK = 200;
+/** Accepted signatures remembered per task (a replay within the 300 s window is caught). */
+const MAX_SIGNATURES_PER_TASK = 50;
+
+export interface HistoryEntry {
+  at: string;
+  type: string;
+  [detail: string]: unknown;
+}
+
+export interface ListQuery {
+  state?: TaskState;
+  audioId?: string;
+  /** Only tasks strictly older than this position (newest first). */
+  before?: { createdAt: number; taskId: string };
+  limit: number;
+}
+
+export class ShardStore {
+  constructor(private readonly sql: SqlStorage) {
+    for (const statement of SCHEMA) sql.exec(statement);
+  }
+
+  load(taskId: string): Task | null {
+    const row = this.sql.exec<{ data: string }>("SELECT data FROM tasks WHERE task_id = ?", taskId).toArray()[0];
+    return row ? (JSON.parse(row.data) as Task) : null;
+  }
+
+  /** Writes the task and the columns derived from it (its place in the indexes). */
+  save(t: Task): void {
+    const n = t.notification;
+    const runAt = minOf(
+      t.state === "downloading" ? t.dueAt : null,
+      n.state === "pending" ? n.nextAttemptAt : null,
+    );
+    this.sql.exec(
+      `INSERT INTO tasks (task_id, state, created_at, audio_id, poll_at, run_at, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (task_id) DO UPDATE SET
+         state = excluded.state, audio_id = excluded.audio_id, poll_at = excluded.poll_at,
+         run_at = excluded.run_at, data = excluded.data`,
+      t.taskId,
+      t.state,
+      t.createdAt,
+      t.music?.audioId ?? null,
+      t.state === "pending" ? t.dueAt : null,
+      runAt,
+      JSON.stringify(t),
+    );
+  }
+
+  runnerId(taskId: string): string | null {
+    return this.sql.exec<{ runner_id: string | null }>("SELECT runner_id FROM tasks WHERE task_id = ?", taskId).toArray()[0]?.runner_id ?? null;
+  }
+
+  setRunnerId(taskId: string, runnerId: string): void {
+    this.sql.exec("UPDATE tasks SET runner_id = ? WHERE task_id = ?", runnerId, taskId);
+  }
+
+  /** Removes the task, its history and its signatures, and remembers the id as deleted. */
+  delete(taskId: string, now: number): void {
+    this.sql.exec("DELETE FROM tasks WHERE task_id = ?", taskId);
+    this.sql.exec("DELETE FROM events WHERE task_id = ?", taskId);
+    this.sql.exec("DELETE FROM signatures WHERE task_id = ?", taskId);
+    this.sql.exec("INSERT OR REPLACE INTO deleted (task_id, deleted_at) VALUES (?, ?)", taskId, now);
+  }
+
+  isDeleted(taskId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM deleted WHERE task_id = ?", taskId).toArray().length > 0;
+  }
+
+  undelete(taskId: string): void {
+    this.sql.exec("DELETE FROM deleted WHERE task_id = ?", taskId);
+  }
+
+  // History
+
+  addEvent(taskId: string, at: number, type: string, detail: Record<string, unknown> = {}): void {
+    const seq =
+      (this.sql.exec<{ s: number | null }>("SELECT max(seq) AS s FROM events WHERE task_id = ?", taskId).one().s ?? 0) + 1;
+    this.sql.exec("INSERT INTO events (task_id, seq, at, type, detail) VALUES (?, ?, ?, ?, ?)", taskId, seq, at, type, JSON.stringify(detail));
+    if (seq > MAX_EVENTS_PER_TASK) this.sql.exec("DELETE FROM events WHERE task_id = ? AND seq <= ?", taskId, seq - MAX_EVENTS_PER_TASK);
+  }
+
+  events(taskId: string): HistoryEntry[] {
+    return this.sql
+      .exec<{ at: number; type: string; detail: string }>("SELECT at, type, detail FROM events WHERE task_id = ? ORDER BY seq", taskId)
+      .toArray()
+      .map((r) => ({ at: new Date(r.at).toISOString(), type: r.type, ...(JSON.parse(r.detail) as object) }));
+  }
+
+  // Signatures of accepted callbacks
+
+  /** What an earlier callback with this exact signature said, or null if none was accepted. */
+  signedResult(taskId: string, signedAt: number, signature: string): string | null {
+    return (
+      this.sql
+        .exec<{ result: string }>("SELECT result FROM signatures WHERE task_id = ? AND signed_at = ? AND signature = ?", taskId, signedAt, signature)
+        .toArray()[0]?.result ?? null
+    );
+  }
+
+  rememberSignature(taskId: string, signedAt: number, signature: string, result: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO signatures (task_id, signed_at, signature, result) VALUES (?, ?, ?, ?)", taskId, signedAt, signature, result);
+    this.sql.exec(
+      `DELETE FROM signatures WHERE task_id = ? AND signed_at < (
+         SELECT min(signed_at) FROM (SELECT signed_at FROM signatures WHERE task_id = ? ORDER BY signed_at DESC LIMIT ?))`,
+      taskId,
+      taskId,
+      MAX_SIGNATURES_PER_TASK,
+    );
+  }
+
+  // The indexes: listings, the cron, the alarm
+
+  list(q: ListQuery): Task[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.state) {
+      where.push("state = ?");
+      args.push(q.state);
+    }
+    if (q.audioId !== undefined) {
+      where.push("audio_id = ?");
+      args.push(q.audioId);
+    }
+    if (q.before) {
+      where.push("(created_at < ? OR (created_at = ? AND task_id < ?))");
+      args.push(q.before.createdAt, q.before.createdAt, q.before.taskId);
+    }
+    const sql =
+      `SELECT data FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""}` +
+      ` ORDER BY created_at DESC, task_id DESC LIMIT ?`;
+    return this.sql
+      .exec<{ data: string }>(sql, ...args, q.limit)
+      .toArray()
+      .map((r) => JSON.parse(r.data) as Task);
+  }
+
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.sql.exec<{ state: string; n: number }>("SELECT state, count(*) AS n FROM tasks GROUP BY state")) out[r.state] = r.n;
+    return out;
+  }
+
+  /** Pending tasks whose poll is due, oldest due first (through the poll_at index). */
+  duePolls(now: number, limit: number): string[] {
+    return this.sql
+      .exec<{ task_id: string }>("SELECT task_id FROM tasks WHERE poll_at IS NOT NULL AND poll_at <= ? ORDER BY poll_at LIMIT ?", now, limit)
+      .toArray()
+      .map((r) => r.task_id);
+  }
+
+  /** Keeps a due task out of overlapping ticks until its poll has answered (or `until`). */
+  claimPoll(taskId: string, until: number): void {
+    this.sql.exec("UPDATE tasks SET poll_at = ? WHERE task_id = ? AND poll_at IS NOT NULL", until, taskId);
+  }
+
+  /** Tasks with work for the runner due by `now` (a transfer, a lost attempt, an announcement). */
+  dueRuns(now: number, limit: number): string[] {
+    return this.sql
+      .exec<{ task_id: string }>("SELECT task_id FROM tasks WHERE run_at IS NOT NULL AND run_at <= ? ORDER BY run_at LIMIT ?", now, limit)
+      .toArray()
+      .map((r) => r.task_id);
+  }
+
+  nextRunAt(): number | null {
+    return this.sql.exec<{ t: number | null }>("SELECT min(run_at) AS t FROM tasks WHERE run_at IS NOT NULL").one().t;
+  }
+
+  stats(now: number): { tasks: number; due: number } {
+    const tasks = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tasks").one().n;
+    const due = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tasks WHERE poll_at <= ?", now).one().n;
+    return { tasks, due };
+  }
+
+  // Submit once: which WAV task was made for a (music task, track) pair
+
+  submission(musicTaskId: string, audioId: string): string | null {
+    return (
+      this.sql
+        .exec<{ wav_task_id: string }>("SELECT wav_task_id FROM submissions WHERE music_task_id = ? AND audio_id = ?", musicTaskId, audioId)
+        .toArray()[0]?.wav_task_id ?? null
+    );
+  }
+
+  rememberSubmission(musicTaskId: string, audioId: string, wavTaskId: string, now: number): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO submissions (music_task_id, audio_id, wav_task_id, created_at) VALUES (?, ?, ?, ?)",
+      musicTaskId,
+      audioId,
+      wavTaskId,
+      now,
+    );
+  }
+}
+
+function minOf(...values: (number | null)[]): number | null {
+  const present = values.filter((v): v is number => v !== null);
+  return present.length ? Math.min(...present) : null;
+}
