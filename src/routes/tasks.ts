@@ -4,7 +4,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { readConfig } from "../config";
+import { publicUrl, readConfig } from "../config";
 import { DEFAULT_LINK_TTL_SECONDS, MAX_LINK_TTL_SECONDS, signLink } from "../download/signed-link";
 import { serveWav } from "../download/serve";
 import { apiError } from "../http/errors";
@@ -57,8 +57,7 @@ export const tasks = new Hono<AppEnv>()
   .post("/", requireJson(), bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
     const body = parseOr400(SubmitBody, await readJson(c.req.raw), "body");
     const config = readConfig(c.env);
-    const origin = config.PUBLIC_URL ?? new URL(c.req.url).origin;
-    const callBackUrl = new URL("/callbacks/wav", origin);
+    const callBackUrl = publicUrl(config, c.req.url, "/callbacks/wav");
     if (config.CALLBACK_TOKEN) callBackUrl.searchParams.set("token", config.CALLBACK_TOKEN);
 
     let wavTaskId: string;
@@ -117,7 +116,8 @@ export const tasks = new Hono<AppEnv>()
     const config = readConfig(c.env);
     const path = `/api/tasks/${taskId}/wav`;
     const expires = Math.floor(Date.now() / 1000) + ttl;
-    const url = new URL(path, config.PUBLIC_URL ?? new URL(c.req.url).origin);
+    // Signed over the worker's own path; PUBLIC_URL's path (if any) is where a proxy mounts it.
+    const url = publicUrl(config, c.req.url, path);
     url.searchParams.set("expires", String(expires));
     url.searchParams.set("sig", await signLink(config.API_TOKEN!, path, expires));
     return c.json({ url: url.toString(), expiresAt: new Date(expires * 1000).toISOString() });
