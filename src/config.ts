@@ -109,7 +109,7 @@ const ConfigSchema = z.object({
 
 /** Why a WAV_SOURCE_HOSTS entry is unusable, or null: `host[:port]` or `*.host[:port]` only. */
 function hostEntryProblem(entry: string): string | null {
-  if (/[/?#@\\s]/.test(entry) || entry.includes("://")) {
+  if (/[/?#@\s]/.test(entry) || entry.includes("://")) {
     return "is not host[:port] or *.host[:port] (no scheme, path or spaces)";
   }
   const m = /^(\*\.)?(\[[0-9a-f:.]+\]|[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?)(?::(\d{1,5}))?$/.exec(entry);

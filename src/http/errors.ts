@@ -40,7 +40,7 @@ export function onError(err: Error, c: Context): Response {
     return c.json(errorBody("misconfigured", err.message), 500);
   }
   // Not the error object itself: its message or stack may quote a URL with a signed query.
-  console.error(JSON.stringify({ event: "unhandled_error", name: err.name, message: scrubForLog(err.message, c.env) }));
+  console.error(JSON.stringify({ event: "unhandled_error", name: err.name, message: redactSecrets(err.message, c.env) }));
   return c.json(errorBody("internal", "Something went wrong on our side; try again later."), 500);
 }
 
@@ -65,8 +65,8 @@ function codeForStatus(status: number): string {
 
 const SECRET_SETTINGS = ["API_TOKEN", "WEBHOOK_HMAC_KEY", "CALLBACK_TOKEN", "SUNO_API_KEY", "NOTIFY_SECRET"];
 
-/** Text fit for a log line: query strings cut from URLs, and no configured secret's value. */
-export function scrubForLog(text: string, env?: object): string {
+/** Text fit for a log line or an answer: query strings cut from URLs, no configured secret's value. */
+export function redactSecrets(text: string, env?: object): string {
   let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?[^\s#"'<>]*/gi, "$1?[query removed]");
   for (const name of SECRET_SETTINGS) {
     const value = (env as Record<string, unknown> | undefined)?.[name];

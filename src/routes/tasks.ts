@@ -7,12 +7,13 @@ import { z } from "zod";
 import { publicUrl, readConfig } from "../config";
 import { DEFAULT_LINK_TTL_SECONDS, MAX_LINK_TTL_SECONDS, signLink } from "../download/signed-link";
 import { serveWav } from "../download/serve";
-import { apiError } from "../http/errors";
+import { apiError, redactSecrets } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { apiAuth } from "../middleware/api-auth";
 import { readJson, requireJson } from "../middleware/require-json";
 import { ProviderError, submitWav } from "../provider/client";
 import { TASK_ID_PATTERN } from "../storage/layout";
+import { redact } from "../transfer/source";
 import { TASK_STATES } from "../task/machine";
 import { taskObject } from "../task/objects";
 import { decodeCursor, listTasks } from "../task-index/list";
@@ -43,6 +44,11 @@ function parseOr400<T extends z.ZodType>(schema: T, value: unknown, what: string
   throw apiError(400, `invalid_${what}`, `${field}${issue.message}`);
 }
 
+/** A task as answered: its WAV URL without the query, since a signed CDN link is a credential. */
+function shown<T extends { source: { url: string } | null }>(task: T): T {
+  return task.source === null ? task : { ...task, source: { ...task.source, url: redact(task.source.url) } };
+}
+
 function taskIdParam(raw: string): string {
   return parseOr400(TaskId, raw, "task_id");
 }
@@ -68,13 +74,15 @@ export const tasks = new Hono<AppEnv>()
       );
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
+      // The provider may quote the callBackUrl it was sent, and that carries ?token=.
+      const providerMsg = redactSecrets(err.message, c.env);
       return c.json(
         {
           error: {
             code: "provider_error",
-            message: `The provider refused the conversion (code ${err.code}): ${err.message}`,
+            message: `The provider refused the conversion (code ${err.code}): ${providerMsg}`,
             providerCode: err.code,
-            providerMsg: err.message,
+            providerMsg,
           },
         },
         502,
@@ -84,27 +92,28 @@ export const tasks = new Hono<AppEnv>()
       throw apiError(502, "provider_error", "The provider returned a task id this service cannot store.");
     }
     const { task } = await taskObject(c.env, wavTaskId).register(wavTaskId);
-    return c.json(task, 202);
+    return c.json(shown(task), 202);
   })
 
   .put("/:taskId", async (c) => {
     const taskId = taskIdParam(c.req.param("taskId"));
     const { created, task } = await taskObject(c.env, taskId).register(taskId);
-    return c.json(task, created ? 201 : 200);
+    return c.json(shown(task), created ? 201 : 200);
   })
 
   .get("/", async (c) => {
     const q = parseOr400(ListQuery, c.req.query(), "query");
     const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     if (cursor === null) throw apiError(400, "invalid_query", "cursor: not a cursor this API returned");
-    return c.json(await listTasks(c.env, { state: q.state, limit: q.limit, cursor }));
+    const page = await listTasks(c.env, { state: q.state, limit: q.limit, cursor });
+    return c.json({ ...page, tasks: page.tasks.map(shown) });
   })
 
   .get("/:taskId", async (c) => {
     const taskId = taskIdParam(c.req.param("taskId"));
     const task = await taskObject(c.env, taskId).get();
     if (!task) throw apiError(404, "not_found", `No task ${taskId} is known here.`);
-    return c.json(task);
+    return c.json(shown(task));
   })
 
   .get("/:taskId/link", async (c) => {
