@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_UPLOAD_BYTES } from "./transfer/transfer";
 
 // Every setting arrives as a string (wrangler [vars], secrets, .dev.vars); this module is the
 // one place that turns them into typed values, so a typo fails loudly instead of silently.
@@ -31,23 +32,55 @@ const ConfigSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim().replace(/\/+$/, "")))
-    .pipe(z.url({ protocol: /^https?$/ }).optional()),
+    .pipe(
+      z
+        .url({ protocol: /^https?$/ })
+        .refine((u) => !/[?#]/.test(u), "must be an origin with an optional path, without ?query or #fragment")
+        .optional(),
+    ),
   WAV_SOURCE_HOSTS: z
     .string()
     .optional()
-    .transform((v) =>
-      (v ?? "")
+    .transform((v, ctx) => {
+      const entries = (v ?? "")
         .split(",")
         .map((h) => h.trim().toLowerCase())
-        .filter((h) => h !== ""),
-    ),
+        .filter((h) => h !== "");
+      for (const entry of entries) {
+        const why = hostEntryProblem(entry);
+        if (why) ctx.addIssue({ code: "custom", message: `entry "${entry}" ${why}` });
+      }
+      return entries;
+    }),
   OVERDUE_AFTER_SECONDS: seconds(300),
   TASK_MAX_AGE_SECONDS: seconds(86_400),
+  PROVIDER_RETENTION_SECONDS: seconds(1_123_200),
+  // Known lengths above one R2 put's limit go through multipart (src/transfer/transfer.ts), so
+  // the only hard bound is what a multipart upload of fixed-size parts can hold.
   MAX_WAV_BYTES: z
     .string()
     .optional()
     .transform((v) => (v === undefined || v.trim() === "" ? "2147483648" : v))
-    .pipe(z.coerce.number<string>().int().positive()),
+    .pipe(
+      z.coerce
+        .number<string>()
+        .int()
+        .positive()
+        .max(MAX_UPLOAD_BYTES, `must be at most ${MAX_UPLOAD_BYTES} (what one multipart upload can hold)`),
+    ),
+  NOTIFY_URL: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()))
+    .pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
+  /**
+   * Kept as the validated string `whsec_<base64>` (what Standard Webhooks libraries take), not
+   * as decoded bytes; the value never appears in an error message.
+   */
+  NOTIFY_SECRET: optionalSecret.superRefine((v, ctx) => {
+    const why = v === undefined ? null : notifySecretProblem(v);
+    if (why) ctx.addIssue({ code: "custom", message: why });
+  }),
   ALLOW_UNVERIFIED_CALLBACKS: z
     .string()
     .optional()
@@ -55,7 +88,52 @@ const ConfigSchema = z.object({
   // Not in the provider contract: how long a WAV source may send nothing before the attempt is
   // abandoned. Tests shorten it; production keeps the default.
   SOURCE_IDLE_TIMEOUT_SECONDS: seconds(30),
-});
+})
+  // Rules between settings; they run only once every setting parsed on its own.
+  .superRefine((c, ctx) => {
+    if (c.TASK_MAX_AGE_SECONDS < c.OVERDUE_AFTER_SECONDS) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["TASK_MAX_AGE_SECONDS"],
+        message: `must not be below OVERDUE_AFTER_SECONDS (${c.TASK_MAX_AGE_SECONDS} < ${c.OVERDUE_AFTER_SECONDS}): tasks would fail before they are ever polled`,
+      });
+    }
+    if (c.NOTIFY_URL !== undefined && c.NOTIFY_SECRET === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["NOTIFY_SECRET"],
+        message: "is required when NOTIFY_URL is set (wrangler secret put NOTIFY_SECRET, value whsec_<base64>)",
+      });
+    }
+  });
+
+/** Why a WAV_SOURCE_HOSTS entry is unusable, or null: `host[:port]` or `*.host[:port]` only. */
+function hostEntryProblem(entry: string): string | null {
+  if (/[/?#@\s]/.test(entry) || entry.includes("://")) {
+    return "is not host[:port] or *.host[:port] (no scheme, path or spaces)";
+  }
+  const m = /^(\*\.)?(\[[0-9a-f:.]+\]|[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?)(?::(\d{1,5}))?$/.exec(entry);
+  if (!m) return "is not host[:port] or *.host[:port]";
+  if (m[1] && m[2]!.startsWith("[")) return "puts a wildcard on an IP address";
+  if (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65_535)) return "has a port outside 1-65535";
+  return null;
+}
+
+/** Why a NOTIFY_SECRET is unusable, or null. Never mentions the value itself. */
+function notifySecretProblem(secret: string): string | null {
+  const b64 = secret.trim();
+  if (!b64.startsWith("whsec_")) return "must start with whsec_ (whsec_<base64 of 24-64 random bytes>)";
+  const body = b64.slice("whsec_".length);
+  let bytes: number;
+  try {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new Error();
+    bytes = atob(body).length;
+  } catch {
+    return "must be whsec_ followed by standard base64";
+  }
+  if (bytes < 24 || bytes > 64) return `must decode to 24-64 bytes (it decodes to ${bytes})`;
+  return null;
+}
 
 export type Config = z.output<typeof ConfigSchema>;
 
@@ -77,4 +155,13 @@ export function readConfig(env: object): Config {
   }
   cache.set(env, parsed.data);
   return parsed.data;
+}
+
+/**
+ * An absolute URL for one of this worker's paths: under PUBLIC_URL, keeping any path it has
+ * (`https://example.com/wav-edge` + `/callbacks/wav`), else under the request's own origin.
+ */
+export function publicUrl(config: Config, requestUrl: string, path: string): URL {
+  const base = config.PUBLIC_URL ?? new URL(requestUrl).origin;
+  return new URL(`${base}${path}`);
 }

@@ -24,6 +24,10 @@ export default defineConfig({
           // Small enough that a test can stream past it.
           MAX_WAV_BYTES: String(32 * 1024 * 1024),
           ALLOW_UNVERIFIED_CALLBACKS: "false",
+          PROVIDER_RETENTION_SECONDS: "1123200",
+          // Announcements off unless a test turns them on.
+          NOTIFY_URL: "",
+          NOTIFY_SECRET: "",
         },
       },
     }),

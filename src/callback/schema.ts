@@ -5,25 +5,32 @@ import { z } from "zod";
 import { TASK_ID_PATTERN } from "../storage/layout";
 import type { TaskError } from "../task/machine";
 
-const MAX_URL_LENGTH = 2000;
+// Signed CDN links can be long; 8 KiB fits any seen while staying far below the 64 KiB body cap.
+export const MAX_URL_LENGTH = 8 * 1024;
+// A long msg is the provider's wording, not a reason to refuse the result it reports: cut it.
+export const MAX_MSG_LENGTH = 2000;
 
-const TaskId = z
-  .string({ error: "data.task_id is missing" })
-  .regex(TASK_ID_PATTERN, "data.task_id must be 1-128 letters, digits, '_' or '-'");
+// parseCallback prefixes each message with the field's path, so messages do not name it again.
+const TaskId = z.string({ error: "is missing" }).regex(TASK_ID_PATTERN, "must be 1-128 letters, digits, '_' or '-'");
 
-const WavUrl = z.url({ protocol: /^https?$/, error: "the WAV URL must be an http(s) URL" }).max(MAX_URL_LENGTH);
+const WavUrl = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+  .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`);
 
 const CallbackBody = z.object(
   {
-    code: z.number({ error: "code must be a number" }).int(),
-    msg: z.string().max(2000).nullish(),
+    code: z.number({ error: "must be a number" }).int("must be an integer"),
+    msg: z
+      .string({ error: "must be a string" })
+      .nullish()
+      .transform((m) => m?.slice(0, MAX_MSG_LENGTH)),
     data: z.object(
       {
         task_id: TaskId,
         audioWavUrl: WavUrl.nullish(),
         audio_wav_url: WavUrl.nullish(),
       },
-      { error: "data must be an object with task_id" },
+      { error: "must be an object with task_id" },
     ),
   },
   { error: "the body must be a JSON object" },

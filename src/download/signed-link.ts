@@ -50,18 +50,19 @@ export async function verifyLink(
 export const DEFAULT_DOWNLOAD_LINK_TTL_SECONDS = MAX_LINK_TTL_SECONDS;
 
 /**
- * A signed link to a task's WAV under `origin` (PUBLIC_URL, or the request's origin), valid for
- * `ttlSeconds`. The URL carries the signature and expiry, never API_TOKEN itself.
+ * A signed link to a task's WAV under `base` (PUBLIC_URL, path included, or the request's origin),
+ * valid for `ttlSeconds`. It is signed over the worker's own path; the URL carries the signature
+ * and expiry, never API_TOKEN itself.
  */
 export async function makeDownloadLink(
   apiToken: string,
-  origin: string,
+  base: URL | string,
   taskId: string,
   ttlSeconds: number,
 ): Promise<{ url: string; expiresAt: string }> {
   const path = `/api/tasks/${taskId}/wav`;
   const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
-  const url = new URL(path, origin);
+  const url = new URL(`${String(base).replace(/\/+$/, "")}${path}`);
   url.searchParams.set("expires", String(expires));
   url.searchParams.set("sig", await signLink(apiToken, path, expires));
   return { url: url.toString(), expiresAt: new Date(expires * 1000).toISOString() };

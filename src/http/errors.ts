@@ -35,10 +35,12 @@ export function onError(err: Error, c: Context): Response {
     });
   }
   if (err instanceof ConfigError) {
-    console.error(err.message);
+    // Config messages name settings and what is wrong, never a secret's value.
+    console.error(JSON.stringify({ event: "misconfigured", message: err.message }));
     return c.json(errorBody("misconfigured", err.message), 500);
   }
-  console.error("unhandled error", err);
+  // Not the error object itself: its message or stack may quote a URL with a signed query.
+  console.error(JSON.stringify({ event: "unhandled_error", name: err.name, message: redactSecrets(err.message, c.env) }));
   return c.json(errorBody("internal", "Something went wrong on our side; try again later."), 500);
 }
 
@@ -59,4 +61,16 @@ function codeForStatus(status: number): string {
     default:
       return status >= 500 ? "internal" : "error";
   }
+}
+
+const SECRET_SETTINGS = ["API_TOKEN", "WEBHOOK_HMAC_KEY", "CALLBACK_TOKEN", "SUNO_API_KEY", "NOTIFY_SECRET"];
+
+/** Text fit for a log line or an answer: query strings cut from URLs, no configured secret's value. */
+export function redactSecrets(text: string, env?: object): string {
+  let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?[^\s#"'<>]*/gi, "$1?[query removed]");
+  for (const name of SECRET_SETTINGS) {
+    const value = (env as Record<string, unknown> | undefined)?.[name];
+    if (typeof value === "string" && value.trim().length >= 4) out = out.split(value.trim()).join("[secret]");
+  }
+  return out;
 }

@@ -5,10 +5,10 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { readConfig } from "../config";
+import { publicUrl, readConfig } from "../config";
 import { DEFAULT_LINK_TTL_SECONDS, makeDownloadLink, MAX_LINK_TTL_SECONDS } from "../download/signed-link";
 import { serveWav } from "../download/serve";
-import { apiError } from "../http/errors";
+import { apiError, redactSecrets } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { apiAuth } from "../middleware/api-auth";
 import { readJson, requireJson } from "../middleware/require-json";
@@ -88,14 +88,14 @@ export const tasks = new Hono<AppEnv>()
   .post("/", requireJson(), bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
     const body = parseOr400(SubmitBody, await readJson(c.req.raw), "body");
     const config = readConfig(c.env);
-    const origin = config.PUBLIC_URL ?? new URL(c.req.url).origin;
-    const callBackUrl = new URL("/callbacks/wav", origin);
+    const callBackUrl = publicUrl(config, c.req.url, "/callbacks/wav");
     if (config.CALLBACK_TOKEN) callBackUrl.searchParams.set("token", config.CALLBACK_TOKEN);
     const music = { taskId: body.taskId, audioId: body.audioId };
 
     const submitted = await submissionShard(c.env, music.taskId, music.audioId).submit(music, callBackUrl.toString());
     if ("providerCode" in submitted) {
-      const provider = { code: submitted.providerCode, message: submitted.providerMsg };
+      // The provider may quote the callBackUrl it was sent, and that carries ?token=.
+      const provider = { code: submitted.providerCode, message: redactSecrets(submitted.providerMsg, c.env) };
       return c.json(
         {
           error: {
@@ -158,7 +158,7 @@ export const tasks = new Hono<AppEnv>()
     const task = await taskOr404(c.env, taskId);
     if (task.state !== "stored") throw apiError(404, "not_stored", `Task ${taskId} has no stored WAV yet (state ${task.state}).`);
     const config = readConfig(c.env);
-    return c.json(await makeDownloadLink(config.API_TOKEN!, config.PUBLIC_URL ?? new URL(c.req.url).origin, taskId, ttl));
+    return c.json(await makeDownloadLink(config.API_TOKEN!, publicUrl(config, c.req.url, ""), taskId, ttl));
   })
 
   .get("/:taskId/events", async (c) => {

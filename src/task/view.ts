@@ -1,3 +1,4 @@
+import { redact } from "../transfer/source";
 import { nextAttemptAt, type MusicRef, type NotificationState, type Task, type TaskError, type TaskState, type WavInfo } from "./machine";
 
 /** A task as the API shows it (SPEC.md, "A task, as JSON"). */
@@ -31,7 +32,8 @@ export function toView(t: Task): TaskView {
     createdAt: iso(t.createdAt)!,
     updatedAt: iso(t.updatedAt)!,
     attempts: t.attempts,
-    source: t.sourceUrl === null ? null : { url: t.sourceUrl },
+    // Without its query string: a signed link's token is nobody's business (SPEC "Configuration").
+    source: t.sourceUrl === null ? null : { url: redact(t.sourceUrl) },
     wav: t.wav,
     error: t.error,
     nextAttemptAt: iso(nextAttemptAt(t)),

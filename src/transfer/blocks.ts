@@ -89,8 +89,38 @@ export class WavBlocks {
     }
   }
 
-  private async read(min: number): Promise<ReadableStreamReadResult<Uint8Array>> {
-    let timer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * Fills one block until it holds at least `min` bytes (or the body ends). Each network read
+   * lands straight in the block's free part, and the idle timer restarts after every read that
+   * brought bytes: it measures silence, not how long a slow but steady source takes to fill
+   * `min`. JS runs once per network read; hashing and writing stay per block.
+   */
+  private async read(min: number): Promise<{ value: Uint8Array | null; done: boolean }> {
+    let buffer = new ArrayBuffer(BLOCK_BYTES);
+    let filled = 0;
+    try {
+      while (filled < min) {
+        const { value, done } = await this.readOrStall(new Uint8Array(buffer, filled, BLOCK_BYTES - filled));
+        if (value === undefined) {
+          // Only a cancelled stream answers without handing the buffer back.
+          if (filled > 0) throw new TransferError("source_interrupted", "the source's body was cancelled", true);
+          return { value: null, done: true };
+        }
+        buffer = value.buffer as ArrayBuffer; // the read transferred it; this is the same memory
+        filled += value.byteLength;
+        if (done) return { value: filled > 0 ? new Uint8Array(buffer, 0, filled) : null, done: true };
+      }
+      return { value: new Uint8Array(buffer, 0, filled), done: false };
+    } catch (err) {
+      await this.cancel(err);
+      if (err instanceof TransferError) throw err;
+      throw new TransferError("source_interrupted", `reading the source failed: ${String(err)}`, true);
+    }
+  }
+
+  /** One read, abandoned when the source sends nothing for the idle timeout. */
+  private async readOrStall(view: Uint8Array): Promise<ReadableStreamReadResult<Uint8Array>> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const stalled = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () =>
@@ -101,13 +131,9 @@ export class WavBlocks {
       );
     });
     try {
-      return await Promise.race([this.reader.readAtLeast(min, new Uint8Array(BLOCK_BYTES)), stalled]);
-    } catch (err) {
-      await this.cancel(err);
-      if (err instanceof TransferError) throw err;
-      throw new TransferError("source_interrupted", `reading the source failed: ${String(err)}`, true);
+      return await Promise.race([this.reader.read(view), stalled]);
     } finally {
-      if (timer !== null) clearTimeout(timer);
+      clearTimeout(timer);
     }
   }
 }

@@ -10,6 +10,13 @@ import { openSource, redact } from "./source";
 
 /** R2 needs equal parts of at least 5 MiB (the last may be smaller). */
 export const PART_BYTES = 8 << 20;
+/** R2 takes at most 10,000 parts per upload: the largest WAV this worker can store. */
+export const MAX_UPLOAD_BYTES = 10_000 * PART_BYTES;
+/**
+ * One R2 put takes at most 5 GiB. Known lengths above 4 GiB (RF64 WAVs) go through multipart
+ * too, which keeps MAX_WAV_BYTES free of the single-put limit; the margin keeps clear of it.
+ */
+export const MAX_SINGLE_PUT_BYTES = 4 * 1024 ** 3;
 const MAX_METADATA_URL = 1024;
 
 export interface TransferInput {
@@ -49,7 +56,7 @@ export async function transferWav(input: TransferInput): Promise<TransferOutcome
       customMetadata: { taskId: input.taskId, sourceUrl: metadataUrl(input.sourceUrl) },
     };
     const size =
-      source.length !== null
+      source.length !== null && source.length <= MAX_SINGLE_PUT_BYTES
         ? await putFixedLength(input.bucket, key, source.length, blocks, options)
         : await putMultipart(input.bucket, key, blocks, options, input.onMultipartUpload);
     return { ok: true, wav: { key, size, sha256: await blocks.sha256(), contentType: WAV_CONTENT_TYPE } };
@@ -58,7 +65,8 @@ export async function transferWav(input: TransferInput): Promise<TransferOutcome
       return { ok: false, error: { code: err.code, message: err.message }, retryable: err.retryable, refreshUrl: err.refreshUrl };
     }
     const message = `writing to R2 failed: ${err instanceof Error ? err.message : String(err)}`;
-    console.error(`transfer ${input.taskId}: ${message}`);
+    // The message only: a stack or cause could carry the source URL's signed query.
+    console.error(JSON.stringify({ event: "transfer_error", taskId: input.taskId, message }));
     return { ok: false, error: { code: "storage_failed", message }, retryable: true, refreshUrl: false };
   }
 }

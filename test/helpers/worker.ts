@@ -1,7 +1,9 @@
 // Talking to the Worker under test through its HTTP surface.
 
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import worker from "../../src/index";
 import type { TaskView } from "../../src/task/view";
 
 export const ORIGIN = "https://edge.test";
@@ -16,6 +18,17 @@ export function jsonOf(res: Response): Promise<any> {
 
 export function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(`${ORIGIN}${path}`, init));
+}
+
+/**
+ * Calls the Worker's fetch handler with the test env plus `settings` (the setting under test);
+ * bindings (Durable Objects, R2) stay the real ones. Alarms still see the test env.
+ */
+export async function callWith(settings: Record<string, string>, path: string, init: RequestInit = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...settings } as Env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
 }
 
 export function api(path: string, init: RequestInit = {}): Promise<Response> {

@@ -135,6 +135,46 @@ describe("POST /callbacks/wav: provider failures", () => {
   }
 });
 
+describe("POST /callbacks/wav: long fields", () => {
+  it("a msg over 2,000 characters is cut to 2,000, not refused", async () => {
+    const taskId = uniqueTaskId();
+    const msg = `conversion failed: ${"x".repeat(5000 - 19)}`;
+    expect(msg).toHaveLength(5000);
+    const res = await sendCallback({ code: 500, msg, data: { task_id: taskId } });
+    expect(res.status).toBe(200);
+    const task = await getTask(taskId);
+    expect(task?.state).toBe("failed");
+    expect(task?.error).toEqual({ code: "500", message: msg.slice(0, 2000) });
+  });
+
+  it("a WAV URL of 7,000 characters is accepted and fetched", async () => {
+    const taskId = uniqueTaskId();
+    const url = `https://cdn.example.com/${taskId}/${"a".repeat(7000 - 30 - taskId.length)}.wav?sig=1`;
+    expect(url.length).toBeGreaterThan(6900);
+    const wav = makeWav({ seconds: 0.25 });
+    route("GET", url, () => wavResponse(wav));
+    const res = await sendCallback(successBody(taskId, url));
+    expect(res.status).toBe(200);
+    const task = await waitForState(taskId, ["stored", "failed"]);
+    expect(task.state).toBe("stored");
+    expect(task.wav?.sha256).toBe(await sha256Hex(wav));
+  });
+
+  it("a schema error names the field once", async () => {
+    const cases: [unknown, string][] = [
+      [{ code: 200, data: { task_id: "bad id!", audioWavUrl: "https://cdn.example.com/x.wav" } }, "data.task_id: must be 1-128 letters, digits, '_' or '-'"],
+      [{ code: 200, data: { audioWavUrl: "https://cdn.example.com/x.wav" } }, "data.task_id: is missing"],
+      [{ code: "200", data: { task_id: "abc" } }, "code: must be a number"],
+      [{ code: 200, data: { task_id: "abc", audioWavUrl: "ftp://x/y.wav" } }, "data.audioWavUrl: must be an http(s) URL"],
+    ];
+    for (const [body, message] of cases) {
+      const res = await sendCallback(body, { taskId: "abc" });
+      expect(res.status).toBe(400);
+      expect(await jsonOf(res)).toEqual({ error: { code: "invalid_callback", message } });
+    }
+  });
+});
+
 describe("POST /callbacks/wav: refused", () => {
   async function expectNothingCreated(taskId: string) {
     expect(await getTask(taskId)).toBeNull();

@@ -62,7 +62,7 @@ function cases(): Case[] {
     { name: "success without a URL", body: json({ code: 200, msg: "success", data: { task_id: a } }), taskId: a, status: 400, code: "invalid_callback" },
     { name: "javascript: URL", body: json({ code: 200, data: { task_id: a, audioWavUrl: "javascript:alert(1)" } }), taskId: a, status: 400, code: "invalid_callback" },
     { name: "ftp URL", body: json({ code: 200, data: { task_id: a, audio_wav_url: "ftp://x/y.wav" } }), taskId: a, status: 400, code: "invalid_callback" },
-    { name: "a URL of 3,000 characters", body: ok(a, { audioWavUrl: `https://cdn.example.com/${"a".repeat(3000)}.wav` }), taskId: a, status: 400, code: "invalid_callback" },
+    { name: "a URL over 8 KiB", body: ok(a, { audioWavUrl: `https://cdn.example.com/${"a".repeat(8200)}.wav` }), taskId: a, status: 400, code: "invalid_callback" },
     { name: "URL of the wrong type", body: json({ code: 200, data: { task_id: a, audioWavUrl: { href: url } } }), taskId: a, status: 400, code: "invalid_callback" },
     { name: "no signature headers", body: ok(a), noSignature: true, taskId: a, status: 401, code: "missing_signature" },
     { name: "signature that is not base64", body: ok(a), signatureHeader: "!!not base64!!", taskId: a, status: 401, code: "invalid_signature" },

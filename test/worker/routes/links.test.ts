@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { route } from "../../helpers/fake-net";
 import { makeWav, wavResponse } from "../../helpers/wav";
-import { api, call, jsonOf, ORIGIN, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
+import { api, API_TOKEN, call, callWith, jsonOf, ORIGIN, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -87,5 +87,21 @@ describe("GET /api/tasks/:taskId/link", () => {
     expect(res.status).toBe(404);
     expect((await jsonOf(res)).error.code).toBe("not_stored");
     expect((await api(`/api/tasks/${uniqueTaskId("none")}/link`)).status).toBe(404);
+  });
+});
+
+describe("links under a PUBLIC_URL with a path", () => {
+  it("the link lives under PUBLIC_URL's path and is signed for the worker's own path", async () => {
+    const { taskId, wav } = await storedTask();
+    const res = await callWith({ PUBLIC_URL: "https://example.com/wav-edge" }, `/api/tasks/${taskId}/link?ttl=600`, {
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
+    expect(res.status).toBe(200);
+    const { url } = await jsonOf(res);
+    expect(url.startsWith(`https://example.com/wav-edge/api/tasks/${taskId}/wav?expires=`)).toBe(true);
+    // A proxy mounting the worker at /wav-edge hands it the path without the prefix.
+    const download = await call(url.slice("https://example.com/wav-edge".length));
+    expect(download.status).toBe(200);
+    expect(new Uint8Array(await download.arrayBuffer())).toEqual(wav);
   });
 });

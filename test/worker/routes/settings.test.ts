@@ -1,18 +1,8 @@
 // Behaviour that depends on settings. The Worker's fetch handler is called with the test env plus
 // the setting under test; bindings (Durable Objects, R2) stay the real ones.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../../src/index";
 import { requestsTo, route } from "../../helpers/fake-net";
-import { API_TOKEN, getTask, jsonOf, ORIGIN, signature, uniqueTaskId } from "../../helpers/worker";
-
-async function fetchWith(settings: Record<string, string>, path: string, init: RequestInit = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`${ORIGIN}${path}`, init), { ...env, ...settings } as Env, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+import { API_TOKEN, callWith as fetchWith, getTask, jsonOf, signature, uniqueTaskId } from "../../helpers/worker";
 
 const failure = (taskId: string) => JSON.stringify({ code: 451, msg: "source download failed", data: { task_id: taskId } });
 const post = (body: string, headers: Record<string, string> = {}) => ({
@@ -95,5 +85,96 @@ describe("API settings", () => {
     const body = await jsonOf(res);
     expect(body.error.code).toBe("misconfigured");
     expect(body.error.message).toContain("OVERDUE_AFTER_SECONDS");
+  });
+});
+
+describe("settings validation (SPEC Configuration)", () => {
+  const authed = { headers: { authorization: `Bearer ${API_TOKEN}` } };
+  const b64 = (n: number) => btoa(String.fromCharCode(...new Uint8Array(n).map((_, i) => (i * 37 + 11) % 256)));
+
+  /** Both kinds of route answer 500 misconfigured, naming every given word; returns the message. */
+  async function misconfigured(settings: Record<string, string>, ...names: string[]): Promise<string> {
+    const taskId = uniqueTaskId("cfg");
+    const answers = [
+      await fetchWith(settings, `/api/tasks/${taskId}`, authed),
+      await fetchWith(settings, "/callbacks/wav?token=x", post(failure(taskId))),
+    ];
+    let message = "";
+    for (const res of answers) {
+      expect(res.status).toBe(500);
+      const body = await jsonOf(res);
+      expect(body.error.code).toBe("misconfigured");
+      for (const name of names) expect(body.error.message).toContain(name);
+      message = body.error.message;
+    }
+    expect(await getTask(taskId)).toBeNull();
+    return message;
+  }
+
+  /** The setting is accepted: the API answers as usual (404 for an unknown task). */
+  async function accepted(settings: Record<string, string>): Promise<void> {
+    const res = await fetchWith(settings, `/api/tasks/${uniqueTaskId("cfg")}`, authed);
+    expect(res.status, JSON.stringify(await res.clone().json())).toBe(404);
+  }
+
+  it("WAV_SOURCE_HOSTS: an entry that is not host[:port] or *.host[:port] is named", async () => {
+    for (const bad of [
+      "https://cdn.example.com",
+      "cdn.example.com/wavs",
+      "cdn .example.com",
+      "cdn.example.com:0",
+      "cdn.example.com:65536",
+      "cdn.example.com:",
+      "user@cdn.example.com",
+      "*cdn.example.com",
+      "cdn.*.example.com",
+    ]) {
+      const message = await misconfigured({ WAV_SOURCE_HOSTS: `ok.example.com, ${bad}` }, "WAV_SOURCE_HOSTS", bad);
+      expect(message).not.toContain("ok.example.com");
+    }
+  });
+
+  it("WAV_SOURCE_HOSTS: hosts, ports, wildcards and IP literals pass (and entries are lower-cased)", async () => {
+    await accepted({ WAV_SOURCE_HOSTS: "CDN.Example.com, *.cdn.example.org:8443, 127.0.0.1:8788, [::1]:8080, localhost, files.example.net.:65535" });
+    await accepted({ WAV_SOURCE_HOSTS: " , " });
+  });
+
+  it("TASK_MAX_AGE_SECONDS below OVERDUE_AFTER_SECONDS names both", async () => {
+    await misconfigured({ TASK_MAX_AGE_SECONDS: "299", OVERDUE_AFTER_SECONDS: "300" }, "TASK_MAX_AGE_SECONDS", "OVERDUE_AFTER_SECONDS");
+    await accepted({ TASK_MAX_AGE_SECONDS: "300", OVERDUE_AFTER_SECONDS: "300" });
+  });
+
+  it("PROVIDER_RETENTION_SECONDS must be a positive integer; empty is the default", async () => {
+    for (const bad of ["0", "-5", "1.5", "two weeks"]) await misconfigured({ PROVIDER_RETENTION_SECONDS: bad }, "PROVIDER_RETENTION_SECONDS");
+    await accepted({ PROVIDER_RETENTION_SECONDS: "86400" });
+    await accepted({ PROVIDER_RETENTION_SECONDS: "" });
+  });
+
+  it("MAX_WAV_BYTES is bounded by what one multipart upload can hold", async () => {
+    await misconfigured({ MAX_WAV_BYTES: String(5 * 1024 ** 4) }, "MAX_WAV_BYTES", "at most");
+    // Above one R2 put's 5 GiB is fine: such lengths are uploaded in parts.
+    await accepted({ MAX_WAV_BYTES: String(6 * 1024 ** 3) });
+  });
+
+  it("NOTIFY_URL must be an http(s) URL and needs a NOTIFY_SECRET", async () => {
+    const secret = `whsec_${b64(32)}`;
+    await misconfigured({ NOTIFY_URL: "ftp://app.example.com/hooks", NOTIFY_SECRET: secret }, "NOTIFY_URL");
+    await misconfigured({ NOTIFY_URL: "not a url", NOTIFY_SECRET: secret }, "NOTIFY_URL");
+    await misconfigured({ NOTIFY_URL: "https://app.example.com/hooks", NOTIFY_SECRET: "" }, "NOTIFY_SECRET", "NOTIFY_URL");
+    await accepted({ NOTIFY_URL: "https://app.example.com/hooks", NOTIFY_SECRET: secret });
+    await accepted({ NOTIFY_URL: "", NOTIFY_SECRET: "" });
+  });
+
+  it("NOTIFY_SECRET must be whsec_ + base64 of 24-64 bytes, and its value is never quoted", async () => {
+    const notify = { NOTIFY_URL: "https://app.example.com/hooks" };
+    for (const bad of [b64(32), `whsec_${b64(32)}!!`, `whsec_not base64 at all`, `whsec_${b64(16)}`, `whsec_${b64(65)}`, "whsec_"]) {
+      const message = await misconfigured({ ...notify, NOTIFY_SECRET: bad }, "NOTIFY_SECRET");
+      const value = bad.replace(/^whsec_/, "");
+      if (value !== "") expect(message).not.toContain(value.slice(0, 8));
+    }
+    // Set but unusable is misconfigured even while NOTIFY_URL is unset.
+    await misconfigured({ NOTIFY_SECRET: "hunter2-hunter2" }, "NOTIFY_SECRET");
+    await accepted({ ...notify, NOTIFY_SECRET: `whsec_${b64(24)}` });
+    await accepted({ ...notify, NOTIFY_SECRET: `whsec_${b64(64)}` });
   });
 });

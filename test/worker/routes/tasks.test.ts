@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { TaskView } from "../../../src/task/view";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, wavResponse } from "../../helpers/wav";
-import { api, getTask, sendCallback, successBody, uniqueTaskId, waitForState, jsonOf } from "../../helpers/worker";
+import { api, API_TOKEN, callWith, getTask, sendCallback, successBody, uniqueTaskId, waitForState, jsonOf } from "../../helpers/worker";
 
 const GENERATE = "https://provider.test/api/v1/wav/generate";
 
@@ -160,5 +160,30 @@ describe("GET /api/tasks", () => {
       expect(res.status).toBe(400);
       expect((await jsonOf(res)).error.code).toBe("invalid_query");
     }
+  });
+});
+
+describe("PUBLIC_URL with a path", () => {
+  it("the submitted callBackUrl keeps PUBLIC_URL's path (and its token)", async () => {
+    const wavTaskId = uniqueTaskId("wav");
+    route("POST", GENERATE, () => Response.json({ code: 200, msg: "success", data: { taskId: wavTaskId } }));
+    const res = await callWith({ PUBLIC_URL: "https://example.com/wav-edge/", CALLBACK_TOKEN: "tok" }, "/api/tasks", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${API_TOKEN}` },
+      body: JSON.stringify({ taskId: "music-p", audioId: "audio-p" }),
+    });
+    expect(res.status).toBe(202);
+    const sent = JSON.parse(requestsTo(GENERATE)[0]!.body!);
+    expect(sent.callBackUrl).toBe("https://example.com/wav-edge/callbacks/wav?token=tok");
+  });
+
+  it("PUBLIC_URL with a query string is refused as misconfigured", async () => {
+    const res = await callWith({ PUBLIC_URL: "https://example.com/wav-edge?x=1" }, "/api/tasks/whatever", {
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
+    expect(res.status).toBe(500);
+    const body = await jsonOf(res);
+    expect(body.error.code).toBe("misconfigured");
+    expect(body.error.message).toContain("PUBLIC_URL");
   });
 });

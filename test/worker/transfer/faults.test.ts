@@ -63,6 +63,21 @@ function generated(total: number, opts: { stallAfter?: number } = {}): ReadableS
   });
 }
 
+/** `bytes` in `chunk`-sized pieces, one every `everyMs`; silent for good after `silentAfter` bytes. */
+function trickle(bytes: Uint8Array, chunk: number, everyMs: number, opts: { silentAfter?: number } = {}): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream({
+    async pull(c) {
+      if (sent >= bytes.length) return c.close();
+      if (opts.silentAfter !== undefined && sent >= opts.silentAfter) await new Promise(() => {});
+      if (sent > 0) await new Promise((r) => setTimeout(r, everyMs));
+      const n = sent === 0 ? 44 + chunk : chunk; // the header comes with the first piece
+      c.enqueue(bytes.slice(sent, sent + n));
+      sent += n;
+    },
+  });
+}
+
 describe("source faults", () => {
   it("5xx from the source is retried with backoff, then stored", async () => {
     const { taskId } = await waitingToRetry(() => wavResponse(makeWav({ seconds: 1 })));
@@ -110,6 +125,30 @@ describe("source faults", () => {
     expect(await env.BUCKET.head(`wav/${taskId}.wav`)).toBeNull();
     await retryNow(taskId);
     expect((await waitForState(taskId, ["stored", "failed"])).wav?.sha256).toBe(await sha256Hex(wav));
+  });
+
+  it("a slow but steady source is not called stalled: the idle timeout measures silence", async () => {
+    // 4 KiB every 200 ms for ~3 s with SOURCE_IDLE_TIMEOUT_SECONDS=1: far below 256 KiB per second.
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const wav = makeWav({ bytes: 44 + 15 * 4096 });
+    route("GET", url, () => new Response(trickle(wav, 4096, 200), { headers: { "content-length": String(wav.length) } }));
+    await sendCallback(successBody(taskId, url));
+    const task = await waitForState(taskId, ["stored", "failed"], 20_000);
+    expect(task.error).toBeNull();
+    expect(task).toMatchObject({ state: "stored", attempts: 1 });
+    expect(task.wav?.sha256).toBe(await sha256Hex(wav));
+  });
+
+  it("a source that trickles and then goes silent for longer than the timeout is still stalled", async () => {
+    const taskId = uniqueTaskId("f");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const wav = makeWav({ bytes: 44 + 15 * 4096 });
+    route("GET", url, () => new Response(trickle(wav, 4096, 200, { silentAfter: 5 * 4096 }), { headers: { "content-length": String(wav.length) } }));
+    await sendCallback(successBody(taskId, url));
+    const stalled = await settled(taskId, "source_stalled");
+    expect(stalled.state).toBe("downloading");
+    expect(await env.BUCKET.head(`wav/${taskId}.wav`)).toBeNull();
   });
 
   it("bytes that change between attempts: the object holds exactly the attempt that completed", async () => {
