@@ -71,7 +71,7 @@ describe("logging", () => {
     await callback({ code: 200, data: { task_id: refused, audio_wav_url: refusedUrl } }, `?token=${CALLBACK_TOKEN}`, refused);
     const unreachable = uniqueTaskId("log");
     await callback({ code: 200, data: { task_id: unreachable, audioWavUrl: `https://nowhere.example.com/x.wav?${WAV_QUERY_SECRET}` } }, `?token=${CALLBACK_TOKEN}`, unreachable);
-    await waitForState(refused, ["failed"]);
+    await expect.poll(async () => (await waitForState(refused, ["downloading", "failed"])).error?.code).toBe("source_http_error");
     await expect.poll(async () => (await waitForState(unreachable, ["downloading", "failed"])).error?.code).toBe("source_unreachable");
 
     // Wrong token, bad callback, wrong bearer, good bearer, signed link (good and altered).

@@ -104,7 +104,9 @@ describe("source faults", () => {
       expect(waiting.nextAttemptAt).not.toBeNull();
       await retryNow(taskId);
       const task = await waitForState(taskId, ["stored", "failed"]);
-      expect(task).toMatchObject({ state: "stored", attempts: 2, source: { url: fresh } });
+      // Shown without its query string; the fetch shows which link was used.
+      expect(task).toMatchObject({ state: "stored", attempts: 2, source: { url: `https://cdn.example.com/${taskId}.wav` } });
+      expect(requestsTo(fresh)).toHaveLength(1);
       expect(task.wav?.sha256).toBe(await sha256Hex(wav));
       expect(requestsTo(`${RECORD_INFO}?taskId=${taskId}`)).toHaveLength(1);
       expect(requestsTo(url)).toHaveLength(1);
