@@ -26,8 +26,9 @@ export default defineConfig({
           ALLOW_UNVERIFIED_CALLBACKS: "false",
           PROVIDER_RETENTION_SECONDS: "1123200",
           // Announcements off unless a test turns them on.
-          NOTIFY_URL: "",
-          NOTIFY_SECRET: "",
+          // Announcements go to the fake app in test/helpers/fake-net.ts (NOTIFY_URL there).
+          NOTIFY_URL: "https://app.test/hooks/wav",
+          NOTIFY_SECRET: "whsec_dGVzdC1ub3RpZnktc2VjcmV0LTMyLWJ5dGVzLWxvbmchIQ==",
         },
       },
     }),

@@ -63,6 +63,10 @@ function notFound(taskId: string, deleted = false): HTTPException {
     : apiError(404, "not_found", `No task ${taskId} is known here.`);
 }
 
+function notificationsOff(): HTTPException {
+  return apiError(409, "notifications_off", "NOTIFY_URL is not set, so nothing is announced; set it (and NOTIFY_SECRET) first.");
+}
+
 /** The task as its shard has it, or the 404 that says why not. */
 async function taskOr404(env: Env, taskId: string) {
   const lookup = await shardFor(env, taskId).get(taskId);
@@ -178,9 +182,10 @@ export const tasks = new Hono<AppEnv>()
 
   .post("/:taskId/notify", async (c) => {
     const taskId = taskIdParam(c.req.param("taskId"));
+    if (!readConfig(c.env).NOTIFY_URL) throw notificationsOff();
     const r = await shardFor(c.env, taskId).redeliver(taskId);
     if (r === null) await taskOr404(c.env, taskId);
-    if (r && "off" in r) throw apiError(409, "notifications_off", "NOTIFY_URL is not set, so nothing is announced; set it (and NOTIFY_SECRET) first.");
+    if (r && "off" in r) throw notificationsOff();
     if (r && "notFinal" in r) throw apiError(409, "not_final", `Task ${taskId} is not stored or failed yet; it is announced when it is.`);
     return c.json(r!.task, 202);
   });

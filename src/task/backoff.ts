@@ -33,16 +33,5 @@ export const REFRESH_EVERY_ATTEMPTS = 3;
  */
 export const TRANSFER_LEASE_MS = 20 * MINUTE;
 
-/** Announcement retries after a failed attempt (SPEC "Notifications"), then every 10 h. */
-const NOTIFY_DELAYS_MS = [5 * SECOND, 30 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR];
-const NOTIFY_HORIZON_MS = 3 * 24 * HOUR;
-
-/** When to try an announcement again after its n-th failed attempt; null once past 3 days. */
-export function nextNotifyAttemptAt(failedAttempts: number, now: number, firstAttemptAt: number): number | null {
-  const delay = NOTIFY_DELAYS_MS[Math.min(Math.max(1, failedAttempts), NOTIFY_DELAYS_MS.length) - 1]!;
-  const at = now + delay;
-  return at > firstAttemptAt + NOTIFY_HORIZON_MS ? null : at;
-}
-
 /** An announcement attempt (15 s timeout) not answered within this long is tried again. */
 export const NOTIFY_SENDING_LEASE_MS = 2 * MINUTE;

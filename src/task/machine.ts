@@ -15,12 +15,12 @@
 import {
   MIN_POLL_INTERVAL_MS,
   NOTIFY_SENDING_LEASE_MS,
-  nextNotifyAttemptAt,
   pollDelayMs,
   REFRESH_EVERY_ATTEMPTS,
   TRANSFER_LEASE_MS,
   transferRetryDelayMs,
 } from "./backoff";
+import { nextDeliveryAt } from "../notify/schedule";
 
 export const TASK_STATES = ["pending", "downloading", "stored", "failed"] as const;
 export type TaskState = (typeof TASK_STATES)[number];
@@ -329,7 +329,7 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
       if (e.outcome === "delivered") {
         return { ...t, notification: { ...answered, state: "delivered", nextAttemptAt: null, deliveredAt: now } };
       }
-      const next = e.outcome === "gone" ? null : nextNotifyAttemptAt(n.attempts, now, n.firstAttemptAt ?? now);
+      const next = e.outcome === "gone" ? null : nextDeliveryAt(n.attempts, now, n.firstAttemptAt ?? now);
       return {
         ...t,
         notification: next === null ? { ...answered, state: "failed", nextAttemptAt: null } : { ...answered, nextAttemptAt: next },

@@ -107,34 +107,46 @@ export function rows(r: BenchResults): Row[] {
       target: "",
       result: "",
     });
+    // Targets (issue "Task state in warm shard objects"): success callbacks, with transfers running
+    // behind them, p99 ≤ 3× /healthz; failure callbacks for new tasks p99 ≤ 2× and ≥ 0.5× req/s.
     const p99 = c.latencyMs.p99 / h.latencyMs.p99;
+    const errs = c.non2xx + c.errors + c.timeouts;
     out.push({
-      measure: `Callback ack p99, concurrency ${connections}`,
+      measure: `Success callback ack p99 (transfers behind them), concurrency ${connections}`,
       value: fmtMs(c.latencyMs.p99),
       reference: `/healthz ${fmtMs(h.latencyMs.p99)}`,
       ratio: fmtRatio(p99),
-      target: "≤ 2×",
-      result: p99 <= 2 ? "PASS" : "MISS",
+      target: "≤ 3×",
+      result: p99 <= 3 && errs === 0 ? "PASS" : "MISS",
     });
-    const tput = c.rps / h.rps;
-    const errs = c.non2xx + c.errors + c.timeouts;
     out.push({
-      measure: `Callback throughput, concurrency ${connections}`,
+      measure: `Success callback throughput, concurrency ${connections}`,
       value: `${c.rps.toFixed(0)} req/s${errs ? ` (${errs} not 2xx)` : ""}`,
       reference: `/healthz ${h.rps.toFixed(0)} req/s`,
-      ratio: fmtRatio(tput),
-      target: "≥ 0.5×",
-      result: tput >= 0.5 && errs === 0 ? "PASS" : "MISS",
+      ratio: fmtRatio(c.rps / h.rps),
+      target: "",
+      result: "",
     });
     if (r.ack.failures) {
       const f = r.ack.failures;
+      const fp99 = f.latencyMs.p99 / h.latencyMs.p99;
+      const ferrs = f.non2xx + f.errors + f.timeouts;
       out.push({
-        measure: `(reference) failure callbacks, no transfer behind them, concurrency ${connections}`,
-        value: `p50 ${fmtMs(f.latencyMs.p50)}, p99 ${fmtMs(f.latencyMs.p99)}, ${f.rps.toFixed(0)} req/s`,
-        reference: `/healthz p99 ${fmtMs(h.latencyMs.p99)}, ${h.rps.toFixed(0)} req/s`,
-        ratio: `p99 ${fmtRatio(f.latencyMs.p99 / h.latencyMs.p99)}, req/s ${fmtRatio(f.rps / h.rps)}`,
-        target: "",
-        result: "",
+        measure: `Failure callback ack p99 (new tasks, no transfer), concurrency ${connections}`,
+        value: `${fmtMs(f.latencyMs.p99)} (p50 ${fmtMs(f.latencyMs.p50)})`,
+        reference: `/healthz ${fmtMs(h.latencyMs.p99)}`,
+        ratio: fmtRatio(fp99),
+        target: "≤ 2×",
+        result: fp99 <= 2 && ferrs === 0 ? "PASS" : "MISS",
+      });
+      const ftput = f.rps / h.rps;
+      out.push({
+        measure: `Failure callback throughput, concurrency ${connections}`,
+        value: `${f.rps.toFixed(0)} req/s${ferrs ? ` (${ferrs} not 2xx)` : ""}`,
+        reference: `/healthz ${h.rps.toFixed(0)} req/s`,
+        ratio: fmtRatio(ftput),
+        target: "≥ 0.5×",
+        result: ftput >= 0.5 && ferrs === 0 ? "PASS" : "MISS",
       });
     }
     if (r.ack.floor) {

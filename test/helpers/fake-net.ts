@@ -14,6 +14,13 @@ interface Route {
 
 const routes: Route[] = [];
 
+/**
+ * The user's app (NOTIFY_URL in test/vitest.config.ts) accepts every announcement unless a test
+ * answers for it with route(): tasks of every test are announced, and most tests do not care.
+ */
+export const NOTIFY_URL = "https://app.test/hooks/wav";
+const standing: Route[] = [{ method: "POST", url: NOTIFY_URL, handler: () => new Response(null, { status: 204 }) }];
+
 /** What a faked request carried (bodies read up front: a Request cannot cross objects). */
 export interface SeenRequest {
   method: string;
@@ -41,7 +48,7 @@ globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
   const original = new Request(input, init);
   const body = original.method === "GET" || original.method === "HEAD" ? null : await original.text();
   requests.push({ method: original.method, url: original.url, headers: new Headers(original.headers), body });
-  const r = routes.find((x) => (x.method === original.method || x.method === "*") && matches(x.url, original.url));
+  const r = [...routes, ...standing].find((x) => (x.method === original.method || x.method === "*") && matches(x.url, original.url));
   if (!r) throw new TypeError(`fake-net: no route for ${original.method} ${original.url}`);
   return r.handler(new Request(original.url, { method: original.method, headers: original.headers, body }));
 };

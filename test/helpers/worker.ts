@@ -90,3 +90,10 @@ let counter = 0;
 export function uniqueTaskId(prefix = "t"): string {
   return `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** The task once its final state is reached and announced (nothing changes it after that). */
+export async function waitForAnnounced(taskId: string, states: string[], timeoutMs = 15_000): Promise<TaskView> {
+  await waitForState(taskId, states, timeoutMs);
+  await expect.poll(async () => (await getTask(taskId))?.notification.state, { timeout: timeoutMs }).toBe("delivered");
+  return (await getTask(taskId))!;
+}

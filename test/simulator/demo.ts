@@ -1,11 +1,14 @@
 // The demo flow: one task per scenario, submitted through the worker (POST /api/tasks, so the
 // worker calls the simulator's generate endpoint with its own callBackUrl), followed to the end,
 // and checked: final state, sha256 in the task JSON = sha256 of the WAV the simulator served =
-// sha256 of the download, callbacks answered, WAV fetched once. Used by the CLI (./main.ts) and
-// by the e2e tests.
+// sha256 of the download, callbacks answered, WAV fetched once. With "your app" (./your-app.ts)
+// and expectAnnouncements, also that every task that ended was announced to it, signed (verified
+// with the standardwebhooks package) and with a download link that works without the bearer.
+// Used by the CLI (./main.ts) and by the e2e tests.
 
 import type { CallbackDelivery, Scenario, ScenarioName, SimEvent, Simulator, SimTask } from "./simulator.ts";
 import { WorkerClient, type TaskJson } from "./worker-client.ts";
+import type { Received, YourApp } from "./your-app.ts";
 
 export interface DemoOptions {
   sim: Simulator;
@@ -18,6 +21,16 @@ export interface DemoOptions {
   download?: boolean;
   /** Where the journey is printed, line by line; default nowhere. */
   log?: (line: string) => void;
+  /** "Your app": announcements it receives are printed in the journey. */
+  app?: YourApp;
+  /**
+   * Require a verified announcement for every task that ends stored or failed (needs `app`, and
+   * the worker's NOTIFY_URL pointing at it). Default off: a worker without NOTIFY_URL announces
+   * nothing.
+   */
+  expectAnnouncements?: boolean;
+  /** How long after a task ended its announcement may take to arrive; default 30 s. */
+  announcementTimeoutMs?: number;
 }
 
 export interface DemoResult {
@@ -40,6 +53,10 @@ export interface DemoResult {
   recordInfoPending: number;
   cronTriggers: number;
   seconds: number;
+  /** Verified announcements about this task that your app received, in order. */
+  announcements: Received[];
+  /** sha256 of the WAV fetched through the announcement's downloadUrl (no bearer). */
+  announcedDownloadSha256: string | null;
 }
 
 export const DEFAULT_SCENARIOS: Scenario[] = [{ kind: "success" }, { kind: "failure" }, { kind: "duplicate" }, { kind: "late" }];
@@ -55,7 +72,8 @@ const short = (s: string | null | undefined, n = 12) => (s ? (s.length > n ? `${
 const bytes = (n: number) => n.toLocaleString("en-US");
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
-  const { sim, worker } = opts;
+  const { sim, worker, app } = opts;
+  if (opts.expectAnnouncements && !app) throw new Error("expectAnnouncements needs `app` (your app's receiver)");
   const log = opts.log ?? (() => {});
   const scenarios = opts.scenarios ?? DEFAULT_SCENARIOS;
   const t0 = Date.now();
@@ -110,6 +128,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
     }
   });
 
+  const unsubscribeApp = app?.on((r) => {
+    // Unverified bodies are parsed only to say which task they claimed to be about.
+    const taskId = r.payload?.data.taskId ?? claimedTaskId(r.body);
+    const task = taskId === null ? undefined : byId.get(taskId);
+    if (!task || taskId === null) return;
+    const again = r.copy > 1 ? ` again (copy ${r.copy} of ${short(r.id, 16)})` : ` (${short(r.id, 16)})`;
+    if (r.verified) line(task.kind, taskId, `worker → your app: announced ${r.payload!.type} (signature verified)${again} → your app answered ${r.status}`);
+    else line(task.kind, taskId, `worker → your app: announcement REFUSED, signature not verified (${r.error}) → 401`);
+  });
+
   try {
     // Submit every scenario's task through the worker.
     const started: { scenario: Scenario; simTask: SimTask; musicTaskId: string; states: string[] }[] = [];
@@ -150,6 +178,21 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
     );
     // Let the provider side finish (late duplicates, retries) before judging the callbacks.
     await sim.idle(30_000).catch(() => {});
+
+    // Every task that ended is announced to your app; wait for those announcements together.
+    const announced = await Promise.all(
+      started.map(async (st, i) => {
+        const final = finals[i]?.state;
+        if (!opts.expectAnnouncements || !app || (final !== "stored" && final !== "failed")) return null;
+        const type = final === "stored" ? "wav.stored" : "wav.failed";
+        const taskId = st.simTask.taskId;
+        try {
+          return await app.waitFor((r) => r.verified && r.payload?.data.taskId === taskId && r.payload.type === type, opts.announcementTimeoutMs ?? 30_000);
+        } catch {
+          return null;
+        }
+      }),
+    );
 
     const results: DemoResult[] = [];
     for (const [i, st] of started.entries()) {
@@ -209,6 +252,37 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
         if (sim_.recordInfoCalls < pendingWanted + 1) problems.push(`the worker polled ${sim_.recordInfoCalls} times, expected ≥ ${pendingWanted + 1}`);
       }
 
+      let announcedDownloadSha256: string | null = null;
+      if (opts.expectAnnouncements && app && (task?.state === "stored" || task?.state === "failed")) {
+        const a = announced[i];
+        const type = task.state === "stored" ? "wav.stored" : "wav.failed";
+        if (!a) {
+          problems.push(`no verified ${type} announcement reached your app within ${(opts.announcementTimeoutMs ?? 30_000) / 1000} s (is the worker's NOTIFY_URL ${app.url}?)`);
+        } else {
+          const data = a.payload!.data;
+          if (a.contentType !== "application/json") problems.push(`announcement content-type ${a.contentType}`);
+          if (!/^msg_./.test(a.id ?? "")) problems.push(`webhook-id ${a.id} does not start with msg_`);
+          if (data.state !== task.state) problems.push(`announcement data.state ${data.state} ≠ ${task.state}`);
+          if (task.state === "stored") {
+            if (!data.downloadUrl) problems.push("wav.stored announcement without downloadUrl");
+            else {
+              const d = await worker.downloadWithoutBearer(data.downloadUrl);
+              announcedDownloadSha256 = d.sha256;
+              if (d.status !== 200) problems.push(`the announcement's downloadUrl answered ${d.status} without the bearer`);
+              else if (d.sha256 !== servedSha256) problems.push(`the announcement's download sha256 ${short(d.sha256)} ≠ served ${short(servedSha256)}`);
+            }
+            const expires = Date.parse(data.downloadExpiresAt ?? "");
+            if (!(expires > Date.now() + 6 * 86_400_000)) problems.push(`downloadExpiresAt ${data.downloadExpiresAt} is not about 7 days ahead`);
+          } else {
+            if (data.downloadUrl !== undefined) problems.push("wav.failed announcement carries a downloadUrl");
+            if ((data.error as { code?: string } | null)?.code !== task.error?.code) problems.push(`announcement error.code ≠ task's ${task.error?.code}`);
+          }
+          // The worker records the 2xx it got; give it a moment to do so.
+          const delivered = await waitForDelivered(worker, task.taskId, 10_000);
+          if (delivered !== "delivered") problems.push(`notification.state is ${delivered ?? "missing"} after your app answered, expected delivered`);
+        }
+      }
+
       const result: DemoResult = {
         scenario: kind,
         taskId: sim_.taskId,
@@ -228,12 +302,36 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
         recordInfoPending: sim_.pendingAnswers,
         cronTriggers: sim_.cronTriggers.length,
         seconds: task ? (Date.parse(task.updatedAt) - sim_.createdAt) / 1000 : NaN,
+        announcements: app?.announcementsFor(sim_.taskId) ?? [],
+        announcedDownloadSha256,
       };
       results.push(result);
     }
     return results;
   } finally {
     unsubscribe();
+    unsubscribeApp?.();
+  }
+}
+
+/** The task id an announcement body names, read without trusting it (for printing only). */
+function claimedTaskId(body: string): string | null {
+  try {
+    const id = (JSON.parse(body) as { data?: { taskId?: unknown } }).data?.taskId;
+    return typeof id === "string" ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Polls the task until notification.state is delivered (or the time is up); its last state. */
+async function waitForDelivered(worker: WorkerClient, taskId: string, timeoutMs: number): Promise<string | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = (await worker.get(taskId))?.notification?.state ?? null;
+    // null: a worker without the notification field; waiting will not make one appear.
+    if (state === null || state === "delivered" || Date.now() > deadline) return state;
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
@@ -251,6 +349,12 @@ export function formatResults(results: DemoResult[]): string {
     if (r.task?.error) out.push(`      error: ${r.task.error.code}: ${r.task.error.message}`);
     if (r.downloadUrl) out.push(`      download (bearer): ${r.downloadUrl}`);
     if (r.signedLink) out.push(`      download (signed link, 1 h): ${r.signedLink}`);
+    for (const a of r.announcements) {
+      const link = a.payload?.data.downloadUrl
+        ? r.announcedDownloadSha256 === null ? "" : r.announcedDownloadSha256 === r.servedSha256 ? ", its downloadUrl works without the bearer ✓" : ", its downloadUrl ✗"
+        : "";
+      out.push(`      announced: ${a.payload?.type} ${a.id} (signature verified, copy ${a.copy}) → your app answered ${a.status}${link}`);
+    }
     for (const p of r.problems) out.push(`      problem: ${p}`);
   }
   return out.join("\n");

@@ -1,6 +1,8 @@
-// `npm run simulate`: the provider simulator plus the demo. With the worker running (`npm start`
-// in another terminal), it submits one task per scenario through the worker, prints each task's
-// journey, checks the outcome, and exits 0 only when every task ended as expected.
+// `npm run simulate`: the provider simulator, "your app" (the receiver of the worker's signed
+// announcements, at NOTIFY_URL) and the demo. With the worker running (`npm start` in another
+// terminal), it submits one task per scenario through the worker, prints each task's journey —
+// submit → callback → stored → announced — checks the outcome, and exits 0 only when every task
+// ended as expected.
 //
 //   npm run simulate                          # the demo: success, failure, duplicate, late
 //   npm run simulate -- --scenarios success,late --wav-seconds 30
@@ -13,6 +15,7 @@ import { formatResults, runDemo } from "./demo.ts";
 import { SCENARIOS, startSimulator, type Scenario, type ScenarioName, type SimEvent } from "./simulator.ts";
 import type { WavSpec } from "./wav.ts";
 import { WorkerClient } from "./worker-client.ts";
+import { startYourApp, type YourApp } from "./your-app.ts";
 
 const HELP = `npm run simulate -- [options]
 
@@ -33,7 +36,10 @@ Options (defaults come from .dev.vars, else .dev.vars.example):
   --failure-code <n>         code of the failure callback (400, 451, 500, 501; default 451)
   --late-pending-polls <n>   record-info says PENDING this many times before SUCCESS (default 0;
                              each one costs the worker's 30 s minimum poll interval)
-  --serve                    only run the provider (no demo) until Ctrl-C
+  --no-announcements         do not start your app or expect announcements (as when NOTIFY_URL
+                             is unset); by default your app listens on NOTIFY_URL's port and path
+                             (http://127.0.0.1:8789/hooks/wav) and verifies with NOTIFY_SECRET
+  --serve                    only run the provider and your app (no demo) until Ctrl-C
   --quiet                    print only the summary
   -h, --help
 `;
@@ -65,6 +71,7 @@ async function main(): Promise<number> {
       "failure-code": { type: "string" },
       "late-pending-polls": { type: "string" },
       serve: { type: "boolean" },
+      "no-announcements": { type: "boolean" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -101,6 +108,25 @@ async function main(): Promise<number> {
   });
 
   const log = values.quiet ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
+
+  // Your app listens where the worker's NOTIFY_URL points, when that is this machine.
+  let app: YourApp | null = null;
+  let appNote = "";
+  const notifyUrl = vars.NOTIFY_URL?.trim() ?? "";
+  if (values["no-announcements"]) appNote = "announcements not checked (--no-announcements)";
+  else if (notifyUrl === "") appNote = "NOTIFY_URL is not set in .dev.vars, so the worker announces nothing (copy the NOTIFY_* lines from .dev.vars.example to see announcements)";
+  else {
+    const u = new URL(notifyUrl);
+    if (!["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) appNote = `NOTIFY_URL points at ${u.host}, not this machine: your app is not started and announcements are not checked`;
+    else if (!vars.NOTIFY_SECRET) {
+      process.stderr.write("NOTIFY_URL is set but NOTIFY_SECRET is not: the worker cannot sign announcements (see .dev.vars.example)\n");
+      return 2;
+    } else {
+      app = await startYourApp({ secret: vars.NOTIFY_SECRET, port: Number(u.port || 80), host: u.hostname === "localhost" ? "127.0.0.1" : u.hostname.replace(/^\[|\]$/g, ""), path: u.pathname });
+      appNote = `your app on ${app.url} verifies announcements with the standardwebhooks package`;
+    }
+  }
+
   const sim = await startSimulator({
     port,
     apiKey: sunoKey,
@@ -110,6 +136,7 @@ async function main(): Promise<number> {
   });
   const stop = async () => {
     await sim.stop();
+    await app?.stop();
   };
   process.once("SIGINT", () => void stop().then(() => process.exit(130)));
 
@@ -124,6 +151,12 @@ async function main(): Promise<number> {
       else if (e.type === "wav-end") log(`${t} served ${e.served.path}: ${e.served.bytesSent} B${e.served.complete ? "" : " (cut short)"} sha256 ${e.served.sha256}`);
       else if (e.type === "cron") log(`${t} /__scheduled → ${e.status ?? e.error}`);
     });
+    log(appNote);
+    app?.on((r) => {
+      const t = new Date(r.at).toISOString().slice(11, 23);
+      if (r.verified) log(`${t} your app: ${r.payload?.type} for ${r.payload?.data.taskId} ${r.id} copy ${r.copy} (signature verified) → ${r.status}`);
+      else log(`${t} your app: refused an announcement (${r.error}) → 401`);
+    });
     await new Promise(() => {});
   }
 
@@ -136,11 +169,12 @@ async function main(): Promise<number> {
     return 2;
   }
   log(`provider simulator on ${sim.url}; worker at ${workerUrl}; late tasks are polled after ${overdue} s`);
+  log(appNote);
   log(`scenarios: ${kinds.join(", ")}; WAVs ${wav.bytes !== undefined ? `${wav.bytes} B` : `${wav.seconds} s`}${wav.chunked ? ", chunked" : ""}\n`);
   const t0 = Date.now();
   let results;
   try {
-    results = await runDemo({ sim, worker, scenarios, overdueAfterSeconds: overdue, log });
+    results = await runDemo({ sim, worker, scenarios, overdueAfterSeconds: overdue, log, ...(app ? { app, expectAnnouncements: true } : {}) });
   } catch (err) {
     process.stderr.write(`demo failed: ${(err as Error).message}\n`);
     await stop();

@@ -15,6 +15,14 @@ export interface TaskJson {
   source: { url: string } | null;
   wav: { key: string; size: number; sha256: string; contentType: string } | null;
   error: { code: string; message: string } | null;
+  /** Delivery of the task's announcement to NOTIFY_URL (SPEC.md, "Notifications"). */
+  notification?: {
+    state: "off" | "waiting" | "pending" | "delivered" | "failed";
+    attempts: number;
+    lastStatus: number | null;
+    nextAttemptAt: string | null;
+    deliveredAt: string | null;
+  };
 }
 
 export const FINAL_STATES: readonly TaskState[] = ["stored", "failed"];
@@ -115,16 +123,26 @@ export class WorkerClient {
 
   /** GET /api/tasks/:id/wav, hashed as it streams (never held whole). */
   async download(taskId: string): Promise<Download> {
-    const res = await this.api("GET", `/api/tasks/${encodeURIComponent(taskId)}/wav`);
-    const hash = createHash("sha256");
-    let bytes = 0;
-    if (res.body) {
-      for await (const chunk of res.body) {
-        hash.update(chunk);
-        bytes += chunk.byteLength;
-      }
-    }
-    return { status: res.status, bytes, sha256: hash.digest("hex"), headers: res.headers };
+    return hashed(await this.api("GET", `/api/tasks/${encodeURIComponent(taskId)}/wav`));
+  }
+
+  /** GET a URL without the bearer token (a signed link), hashed as it streams. */
+  async downloadWithoutBearer(url: string): Promise<Download> {
+    return hashed(await fetch(url));
+  }
+
+  /** POST /api/tasks/:id/notify: sends the task's latest announcement again (202). */
+  async redeliver(taskId: string): Promise<{ status: number; body: string }> {
+    const res = await this.api("POST", `/api/tasks/${encodeURIComponent(taskId)}/notify`);
+    return { status: res.status, body: await res.text() };
+  }
+
+  /** GET /api/tasks/:id/events: the task's history, oldest first. */
+  async events(taskId: string): Promise<{ at: string; type: string; [k: string]: unknown }[]> {
+    const res = await this.api("GET", `/api/tasks/${encodeURIComponent(taskId)}/events`);
+    const text = await res.text();
+    if (res.status !== 200) throw new WorkerApiError(res.status, text, `GET /api/tasks/${taskId}/events`);
+    return (JSON.parse(text) as { events: { at: string; type: string }[] }).events;
   }
 
   /** Runs the worker's cron once (wrangler dev --test-scheduled); answers after the handler ran. */
@@ -154,4 +172,17 @@ export class WorkerClient {
       await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
     }
   }
+}
+
+/** A response's body hashed as it streams (never held whole). */
+async function hashed(res: Response): Promise<Download> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  if (res.body) {
+    for await (const chunk of res.body) {
+      hash.update(chunk);
+      bytes += chunk.byteLength;
+    }
+  }
+  return { status: res.status, bytes, sha256: hash.digest("hex"), headers: res.headers };
 }

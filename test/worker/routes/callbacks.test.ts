@@ -4,7 +4,7 @@ import { shardOf } from "../../helpers/durable";
 import { describe, expect, it } from "vitest";
 import { heldRoute, requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
-import { api, call, getTask, sendCallback, successBody, uniqueTaskId, waitForState, jsonOf } from "../../helpers/worker";
+import { api, call, getTask, sendCallback, successBody, uniqueTaskId, waitForAnnounced, waitForState, jsonOf } from "../../helpers/worker";
 
 function serveWav(url: string, bytes: Uint8Array) {
   route("GET", url, () => wavResponse(bytes));
@@ -57,7 +57,8 @@ describe("POST /callbacks/wav: success", () => {
     expect(await getTask(taskId)).toBeNull();
     serveWav(url, makeWav());
     await sendCallback(successBody(taskId, url));
-    const stored = await waitForState(taskId, ["stored"]);
+    // Once stored and announced, nothing may change any more.
+    const stored = await waitForAnnounced(taskId, ["stored"]);
 
     // Newly signed (later timestamps): the same signature with another body would be a replay (409).
     const now = Math.floor(Date.now() / 1000);

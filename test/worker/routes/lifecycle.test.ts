@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { TaskView } from "../../../src/task/view";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, wavResponse } from "../../helpers/wav";
-import { api, getTask, jsonOf, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
+import { api, getTask, jsonOf, sendCallback, successBody, uniqueTaskId, waitForAnnounced, waitForState } from "../../helpers/worker";
 
 const GENERATE = "https://provider.test/api/v1/wav/generate";
 
@@ -127,7 +127,7 @@ describe("GET /api/tasks/:taskId/events", () => {
     await sendCallback(successBody(taskId, url));
     await expect.poll(async () => (await getTask(taskId))?.error?.code, { timeout: 5_000 }).toBe("source_http_error");
     await api(`/api/tasks/${taskId}/retry`, { method: "POST" });
-    await waitForState(taskId, ["stored"]);
+    await waitForAnnounced(taskId, ["stored"]);
 
     const res = await api(`/api/tasks/${taskId}/events`);
     expect(res.status).toBe(200);
@@ -140,6 +140,7 @@ describe("GET /api/tasks/:taskId/events", () => {
       "retry_requested",
       "transfer_started",
       "stored",
+      "notification",
     ]);
     expect(events[1]).toMatchObject({ outcome: "applied", code: 200, host: "cdn.example.com" });
     expect(events[2]).toMatchObject({ attempt: 1, host: "cdn.example.com" });

@@ -9,7 +9,8 @@ import { API_TOKEN, callWith, HMAC_KEY, ORIGIN, signature, uniqueTaskId, waitFor
 const CALLBACK_TOKEN = "cb-token-7f3a9d1e5b";
 const SUNO_API_KEY = "test-suno-key"; // test/vitest.config.ts
 const WAV_QUERY_SECRET = "X-Amz-Signature=5e1f0c0ffee0ddba11";
-const SECRETS = [CALLBACK_TOKEN, API_TOKEN, HMAC_KEY, SUNO_API_KEY, WAV_QUERY_SECRET, "5e1f0c0ffee0ddba11"];
+const NOTIFY_SECRET = "whsec_dGVzdC1ub3RpZnktc2VjcmV0LTMyLWJ5dGVzLWxvbmchIQ=="; // test/vitest.config.ts
+const SECRETS = [CALLBACK_TOKEN, API_TOKEN, HMAC_KEY, SUNO_API_KEY, WAV_QUERY_SECRET, "5e1f0c0ffee0ddba11", NOTIFY_SECRET, NOTIFY_SECRET.slice(6)];
 const SETTINGS = { CALLBACK_TOKEN };
 const GENERATE = "https://provider.test/api/v1/wav/generate";
 

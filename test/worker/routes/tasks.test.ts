@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { TaskView } from "../../../src/task/view";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, wavResponse } from "../../helpers/wav";
-import { api, API_TOKEN, callWith, getTask, sendCallback, successBody, uniqueTaskId, waitForState, jsonOf } from "../../helpers/worker";
+import { api, API_TOKEN, callWith, getTask, sendCallback, successBody, uniqueTaskId, waitForAnnounced, waitForState, jsonOf } from "../../helpers/worker";
 
 const GENERATE = "https://provider.test/api/v1/wav/generate";
 
@@ -90,7 +90,7 @@ describe("PUT /api/tasks/:taskId", () => {
     const url = `https://cdn.example.com/${taskId}.wav`;
     route("GET", url, () => wavResponse(makeWav()));
     await sendCallback(successBody(taskId, url));
-    const stored = await waitForState(taskId, ["stored"]);
+    const stored = await waitForAnnounced(taskId, ["stored"]);
     const res = await api(`/api/tasks/${taskId}`, { method: "PUT" });
     expect(res.status).toBe(200);
     expect(await jsonOf(res)).toEqual(stored);

@@ -1,6 +1,6 @@
 // The pure state machine, driven without any runtime.
 import { describe, expect, it } from "vitest";
-import { nextNotifyAttemptAt, pollDelayMs, transferRetryDelayMs } from "../../../src/task/backoff";
+import { pollDelayMs, transferRetryDelayMs } from "../../../src/task/backoff";
 import { apply, isExpired, mayPoll, type Limits, type Task, type TaskEvent } from "../../../src/task/machine";
 
 const RETENTION_MS = 1_123_200_000; // 13 days
@@ -171,8 +171,6 @@ describe("task state machine", () => {
     expect(t.notification).toMatchObject({ state: "failed", attempts: 2, nextAttemptAt: null });
     t = apply(t, "a", { type: "notifyRequested" }, T0 + 9_000, notifying)!;
     expect(t.notification).toMatchObject({ state: "pending", attempts: 0, messageId: id, nextAttemptAt: T0 + 9_000 });
-    expect(nextNotifyAttemptAt(7, T0, T0)).toBe(T0 + 10 * 3600_000);
-    expect(nextNotifyAttemptAt(20, T0 + 3 * 86_400_000 - 1000, T0)).toBeNull();
   });
 
   it("a task stored again after a retry is announced with a new id; without NOTIFY_URL nothing is", () => {
