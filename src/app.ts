@@ -2,11 +2,14 @@
 
 import { Hono } from "hono";
 import { apiError, onError } from "./http/errors";
+import { ROUTE_METHODS } from "./http/routes";
 import type { AppEnv } from "./http/types";
+import { allowedMethods } from "./middleware/allowed-methods";
 import { callbacks } from "./routes/callbacks";
 import { tasks } from "./routes/tasks";
 
 export const app = new Hono<AppEnv>()
+  .use("*", allowedMethods(ROUTE_METHODS))
   .get("/healthz", (c) => c.json({ ok: true }))
   .route("/callbacks", callbacks)
   .route("/api/tasks", tasks)

@@ -18,7 +18,7 @@ export async function serveWav(bucket: R2Bucket, taskId: string, request: Reques
     object = await bucket.get(key, { range: request.headers, onlyIf: request.headers });
   } catch (err) {
     if (!request.headers.has("range")) throw err;
-    // A Range R2 cannot apply (malformed, or past the end) is ignored, as HTTP allows: 200.
+    // A Range R2 refuses to apply: decided below, against the object's size.
     object = await bucket.get(key, { onlyIf: request.headers });
   }
   if (!object) return notStored(taskId);
@@ -31,6 +31,13 @@ export async function serveWav(bucket: R2Bucket, taskId: string, request: Reques
     return notModified(object);
   }
 
+  // R2 answers a Range past the end with the whole object (or refuses it, above). A well-formed
+  // one that selects nothing is 416 with the size (SPEC); a malformed one is ignored: 200.
+  const rangeHeader = request.headers.get("range");
+  if (rangeHeader !== null && isUnsatisfiable(rangeHeader, object.size)) {
+    await object.body.cancel();
+    throw unsatisfiable(object.size);
+  }
   const range = resolveRange(object.range, object.size);
   // A range R2 could not apply comes back as the whole object: answer 200, as HTTP allows.
   const partial = range !== null && request.headers.has("range") && range.length < object.size;
@@ -67,6 +74,15 @@ function resolveRange(range: R2Range | undefined, size: number): { offset: numbe
   const offset = "offset" in range && range.offset !== undefined ? range.offset : 0;
   const length = "length" in range && range.length !== undefined ? range.length : size - offset;
   return { offset, length: Math.min(length, size - offset) };
+}
+
+/** A single well-formed byte range that selects nothing of `size` bytes (RFC 9110, 14.1.2). */
+function isUnsatisfiable(header: string, size: number): boolean {
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!m || (m[1] === "" && m[2] === "")) return false;
+  if (m[1] === "") return Number(m[2]) === 0; // suffix "-0"
+  if (m[2] !== "" && Number(m[2]) < Number(m[1])) return false; // malformed: last before first
+  return Number(m[1]) >= size;
 }
 
 function unsatisfiable(size: number) {
