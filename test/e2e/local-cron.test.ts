@@ -86,7 +86,7 @@ describe("npm start runs the cron", () => {
     const task = sim.submit({ taskId: "music-local-cron", audioId: "late-local-cron", callBackUrl: `${url}/callbacks/wav` }, { kind: "late", readyAfterMs: 0 });
     const put = await api(`/api/tasks/${task.taskId}`, { method: "PUT" });
     expect(put.status).toBe(201);
-    expect((await put.json()).state).toBe("pending");
+    expect(((await put.json()) as { state: string }).state).toBe("pending");
 
     const stored = await until(
       "the task is stored",
