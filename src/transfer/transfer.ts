@@ -52,7 +52,9 @@ export async function transferWav(input: TransferInput): Promise<TransferOutcome
     if (err instanceof TransferError) {
       return { ok: false, error: { code: err.code, message: err.message }, retryable: err.retryable };
     }
-    console.error("transfer failed", input.taskId, err);
+    // The message, not the Error: a storage failure is expected now and then, and a stack
+    // trace in the log says nothing more about it.
+    console.error("transfer failed", input.taskId, err instanceof Error ? `${err.name}: ${err.message}` : String(err));
     const message = `writing to R2 failed: ${err instanceof Error ? err.message : String(err)}`;
     return { ok: false, error: { code: "storage_failed", message }, retryable: true };
   }
@@ -65,13 +67,12 @@ export async function transferWav(input: TransferInput): Promise<TransferOutcome
  */
 export async function adoptStoredWav(bucket: R2Bucket, taskId: string, sourceUrl: string): Promise<WavInfo | null> {
   const key = wavKey(taskId);
-  const object = await bucket.get(key);
-  if (!object) return null;
-  const meta = object.customMetadata ?? {};
-  if (meta.taskId !== taskId || meta.sourceUrl !== metadataUrl(sourceUrl)) {
-    await object.body.cancel();
-    return null;
-  }
+  // Metadata first: an object that is not this attempt's is never opened (no body to cancel).
+  const head = await bucket.head(key);
+  const meta = head?.customMetadata ?? {};
+  if (!head || meta.taskId !== taskId || meta.sourceUrl !== metadataUrl(sourceUrl)) return null;
+  const object = await bucket.get(key, { onlyIf: { etagMatches: head.etag } });
+  if (!object || !("body" in object)) return null; // replaced meanwhile: fetch again
   const digest = new crypto.DigestStream("SHA-256");
   await object.body.pipeTo(digest);
   return { key, size: object.size, sha256: hex(await digest.digest), contentType: WAV_CONTENT_TYPE };

@@ -118,6 +118,14 @@ describe("416 for a Range that cannot be satisfied", () => {
     expect(new Uint8Array(await last.arrayBuffer())).toEqual(wav.slice(-1));
   });
 
+  it("a range whose end lies past the end is cut to the WAV: 206", async () => {
+    const { taskId, wav } = await storedTask();
+    const res = await api(`/api/tasks/${taskId}/wav`, { headers: { range: "bytes=100-99999999" } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get("content-range")).toBe(`bytes 100-${wav.length - 1}/${wav.length}`);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(wav.slice(100));
+  });
+
   it("a malformed Range is still ignored: 200 with the whole WAV", async () => {
     const { taskId, wav } = await storedTask();
     for (const range of ["bytes=abc", "bytes=20-10", "items=0-1"]) {
