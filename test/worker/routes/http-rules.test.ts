@@ -2,6 +2,8 @@
 // known path, 401 with WWW-Authenticate for any Authorization that is not the token, 416 for a
 // Range past the end, 404 for unknown paths.
 import { describe, expect, it } from "vitest";
+import { app } from "../../../src/app";
+import { ROUTE_METHODS } from "../../../src/http/routes";
 import { route } from "../../helpers/fake-net";
 import { makeWav, wavResponse } from "../../helpers/wav";
 import { api, API_TOKEN, call, jsonOf, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
@@ -53,6 +55,13 @@ describe("405 method_not_allowed with Allow on every known path", () => {
     const res = await api(`/api/tasks/${taskId}`, { method: "PATCH" });
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toContain("DELETE");
+  });
+
+  it("every route the app serves is in the method table (else its path would answer 405 or 404)", () => {
+    const served = app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path}`);
+    expect(served.length).toBeGreaterThan(0);
+    const listed = Object.entries(ROUTE_METHODS).flatMap(([path, methods]) => methods.map((m) => `${m} ${path}`));
+    for (const r of served) expect(listed).toContain(r);
   });
 
   it("an allowed method still reaches its route", async () => {
