@@ -2,13 +2,16 @@
 
 import { Hono } from "hono";
 import { apiError, onError } from "./http/errors";
+import { ROUTE_METHODS } from "./http/routes";
 import type { AppEnv } from "./http/types";
+import { allowedMethods } from "./middleware/allowed-methods";
 import { requestLog } from "./middleware/request-log";
 import { callbacks } from "./routes/callbacks";
 import { tasks } from "./routes/tasks";
 
 export const app = new Hono<AppEnv>()
   .use(requestLog()) // first, so every answer (errors and 404s included) gets its line
+  .use("*", allowedMethods(ROUTE_METHODS))
   .get("/healthz", (c) => c.json({ ok: true }))
   .route("/callbacks", callbacks)
   .route("/api/tasks", tasks)

@@ -35,6 +35,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/worker/**/*.test.ts"],
+    globalSetup: ["test/helpers/expected-runtime-noise.ts"],
     testTimeout: 30_000,
   },
 });

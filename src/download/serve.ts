@@ -1,5 +1,6 @@
-// The stored WAV, straight from R2: R2 itself evaluates Range and If-None-Match/If-Match from the
-// request's headers, so the body streams from R2 to the client without passing through our code.
+// The stored WAV, straight from R2: R2 itself applies the Range and evaluates If-None-Match/If-Match
+// from the request's headers, so the body streams from R2 to the client without passing through
+// our code.
 
 import { apiError } from "../http/errors";
 import { wavKey } from "../storage/layout";
@@ -13,13 +14,20 @@ export async function serveWav(bucket: R2Bucket, taskId: string, request: Reques
     return new Response(null, { status: 200, headers: objectHeaders(head, taskId, head.size) });
   }
 
+  // A Range is parsed here and handed to R2 as offsets: R2 then refuses one that selects nothing
+  // (instead of quietly sending the whole object), and no body is opened just to be dropped.
+  const wanted = parseRange(request.headers.get("range"));
   let object: R2Object | R2ObjectBody | null;
   try {
-    object = await bucket.get(key, { range: request.headers, onlyIf: request.headers });
+    object = await bucket.get(key, { range: wanted ?? undefined, onlyIf: request.headers });
   } catch (err) {
-    if (!request.headers.has("range")) throw err;
-    // A Range R2 cannot apply (malformed, or past the end) is ignored, as HTTP allows: 200.
-    object = await bucket.get(key, { onlyIf: request.headers });
+    if (!wanted) throw err;
+    const head = await bucket.head(key);
+    if (!head) return notStored(taskId);
+    // Past the end: 416 with the size (SPEC). Otherwise (an end past the end) clamp and ask again.
+    const fitted = fitRange(wanted, head.size);
+    if (!fitted) throw unsatisfiable(head.size);
+    object = await bucket.get(key, { range: fitted, onlyIf: request.headers });
   }
   if (!object) return notStored(taskId);
   if (!("body" in object)) {
@@ -31,14 +39,8 @@ export async function serveWav(bucket: R2Bucket, taskId: string, request: Reques
     return notModified(object);
   }
 
-  const range = resolveRange(object.range, object.size);
-  // A range R2 could not apply comes back as the whole object: answer 200, as HTTP allows.
-  const partial = range !== null && request.headers.has("range") && range.length < object.size;
-  if (range && partial) {
-    if (range.length <= 0) {
-      await object.body.cancel();
-      throw unsatisfiable(object.size);
-    }
+  const range = wanted ? resolveRange(object.range, object.size) : null;
+  if (range && range.length < object.size) {
     const headers = objectHeaders(object, taskId, range.length);
     headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${object.size}`);
     return new Response(object.body, { status: 206, headers });
@@ -65,6 +67,30 @@ function resolveRange(range: R2Range | undefined, size: number): { offset: numbe
     return { offset: size - length, length };
   }
   const offset = "offset" in range && range.offset !== undefined ? range.offset : 0;
+  const length = "length" in range && range.length !== undefined ? range.length : size - offset;
+  return { offset, length: Math.min(length, size - offset) };
+}
+
+/**
+ * One byte range ("bytes=first-[last]" or "bytes=-suffix") as R2 takes it; null for no Range or
+ * one this server ignores, as HTTP allows (malformed, several ranges, another unit).
+ */
+function parseRange(header: string | null): R2Range | null {
+  if (header === null) return null;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!m || (m[1] === "" && m[2] === "")) return null;
+  if (m[1] === "") return { suffix: Number(m[2]) };
+  const offset = Number(m[1]);
+  if (m[2] === "") return { offset };
+  const last = Number(m[2]);
+  return last < offset ? null : { offset, length: last - offset + 1 };
+}
+
+/** `range` cut to an object of `size` bytes; null when it selects none of them (RFC 9110, 14.1.2). */
+function fitRange(range: R2Range, size: number): R2Range | null {
+  if ("suffix" in range && range.suffix !== undefined) return range.suffix > 0 && size > 0 ? { suffix: Math.min(range.suffix, size) } : null;
+  const offset = "offset" in range && range.offset !== undefined ? range.offset : 0;
+  if (offset >= size) return null;
   const length = "length" in range && range.length !== undefined ? range.length : size - offset;
   return { offset, length: Math.min(length, size - offset) };
 }

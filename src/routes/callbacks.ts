@@ -32,6 +32,4 @@ export const callbacks = new Hono<AppEnv>().post(
     // The provider's documented acknowledgement.
     return c.json({ code: 200, msg: "success" });
   },
-).all("/wav", () => {
-  throw apiError(405, "method_not_allowed", "Callbacks are delivered with POST.", { allow: "POST" });
-});
+);

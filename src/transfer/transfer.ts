@@ -78,13 +78,12 @@ export async function transferWav(input: TransferInput): Promise<TransferOutcome
  */
 export async function adoptStoredWav(bucket: R2Bucket, taskId: string, sourceUrl: string): Promise<WavInfo | null> {
   const key = wavKey(taskId);
-  const object = await bucket.get(key);
-  if (!object) return null;
-  const meta = object.customMetadata ?? {};
-  if (meta.taskId !== taskId || meta.sourceUrl !== metadataUrl(sourceUrl)) {
-    await object.body.cancel();
-    return null;
-  }
+  // Metadata first: an object that is not this attempt's is never opened (no body to cancel).
+  const head = await bucket.head(key);
+  const meta = head?.customMetadata ?? {};
+  if (!head || meta.taskId !== taskId || meta.sourceUrl !== metadataUrl(sourceUrl)) return null;
+  const object = await bucket.get(key, { onlyIf: { etagMatches: head.etag } });
+  if (!object || !("body" in object)) return null; // replaced meanwhile: fetch again
   const digest = new crypto.DigestStream("SHA-256");
   await object.body.pipeTo(digest);
   return { key, size: object.size, sha256: hex(await digest.digest), contentType: WAV_CONTENT_TYPE };

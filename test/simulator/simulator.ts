@@ -6,6 +6,7 @@
 //   GET  /wav/<name>.wav?bytes=|seconds=[&chunked=1]
 //                                   a real WAV made on the fly, streamed in blocks, hashed as it
 //                                   goes (Content-Length unless chunked=1)
+//   anything else                   HTTP 404 (under /api/: 200 with code 404, as the provider)
 //
 // Scenarios: success (one signed callback), failure (a failure callback, code 451 by default),
 // duplicate (the same signed callback 3 times, two of them at once), late (no callback at all:
@@ -602,7 +603,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, 200, { ok: true });
       counters.notFound++;
       emit({ type: "refused", at: Date.now(), path: url.pathname, why: "no such route" });
-      return sendJson(res, 200, { code: 404, msg: `no route ${req.method} ${url.pathname}`, data: null });
+      // The API answers in the provider's style (HTTP 200, the status in "code"); the file server
+      // answers a file it does not have with a real 404, as a CDN does (the worker retries those).
+      if (url.pathname.startsWith("/api/")) return sendJson(res, 200, { code: 404, msg: `no route ${req.method} ${url.pathname}`, data: null });
+      return sendJson(res, 404, { error: `no file ${url.pathname}; WAVs are served under /wav/<name>.wav?seconds=<s>` });
     };
     route().catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { code: 500, msg: String(err) });

@@ -21,8 +21,15 @@ export const apiAuth = (opts: { allowSignedLink?: boolean } = {}) =>
     }
     return bearerAuth<AppEnv>({
       token,
-      noAuthenticationHeader: { message: errorBody("unauthorized", "Send Authorization: Bearer <API_TOKEN>.") },
-      invalidAuthenticationHeader: { message: errorBody("unauthorized", "The Authorization header must be 'Bearer <API_TOKEN>'.") },
-      invalidToken: { message: errorBody("unauthorized", "The bearer token is not API_TOKEN.") },
+      noAuthenticationHeader: { message: unauthorized("Send Authorization: Bearer <API_TOKEN>.") },
+      // Hono answers a malformed header (no "Bearer ", odd characters) with 400; SPEC wants 401
+      // for missing, malformed and wrong alike. A Response as the message sets the status.
+      invalidAuthenticationHeader: { message: unauthorized("The Authorization header must be 'Bearer <API_TOKEN>'.") },
+      invalidToken: { message: unauthorized("The bearer token is not API_TOKEN.") },
     })(c, next);
   });
+
+/** bearerAuth adds its WWW-Authenticate challenge (Bearer ...) to this response. */
+function unauthorized(message: string): () => Response {
+  return () => Response.json(errorBody("unauthorized", message), { status: 401 });
+}

@@ -1,0 +1,16 @@
+// Every path this worker serves and the methods it serves there (SPEC.md, "HTTP surface"). The
+// allowed-methods middleware answers 405 from this table, so a route added to the app is added
+// here too. HEAD is implied wherever GET is listed (Hono answers HEAD with the GET route).
+
+export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
+  "/": ["GET"], // the dashboard; its sub-paths are its own
+  "/healthz": ["GET"],
+  "/callbacks/wav": ["POST"],
+  "/api/tasks": ["GET", "POST"],
+  "/api/tasks/:taskId": ["GET", "PUT", "DELETE"],
+  "/api/tasks/:taskId/wav": ["GET", "HEAD"],
+  "/api/tasks/:taskId/link": ["GET"],
+  "/api/tasks/:taskId/retry": ["POST"],
+  "/api/tasks/:taskId/events": ["GET"],
+  "/api/tasks/:taskId/notify": ["POST"],
+};
