@@ -89,6 +89,7 @@ export class TaskShard extends DurableObject<Env> {
     const outcome: CallbackOutcome = after !== before ? "applied" : sameResult(before, result) ? "duplicate" : "ignored";
     this.history(taskId, now, "callback", { outcome, ...resultDetail(result) });
     if (after !== before) this.recordOutcome(before, after!, now);
+    // Also for a duplicate: the provider's redelivery re-arms a shard whose alarm was lost.
     await this.armAlarm();
     return { outcome };
   }

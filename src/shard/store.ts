@@ -31,7 +31,7 @@ const SCHEMA = [
      task_id   TEXT    NOT NULL,
      signed_at INTEGER NOT NULL,  -- X-Webhook-Timestamp
      signature TEXT    NOT NULL,  -- X-Webhook-Signature
-     result    TEXT    NOT NULL,  -- what the callback said (ResultKey), to tell a replay from a duplicate
+     result    TEXT    NOT NULL,  -- what the callback said, to tell a replay from a duplicate
      PRIMARY KEY (task_id, signed_at, signature)
    ) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS deleted (
@@ -49,8 +49,11 @@ const SCHEMA = [
 
 /** History kept per task (SPEC "Task history"). */
 export const MAX_EVENTS_PER_TASK = 200;
-/** Accepted signatures remembered per task (a replay within the 300 s window is caught). */
-const MAX_SIGNATURES_PER_TASK = 50;
+/**
+ * How long an accepted signature is remembered. A replay needs a timestamp within the 300 s
+ * window (older ones are refused as stale before they get here), so twice that is plenty.
+ */
+const SIGNATURE_MEMORY_SECONDS = 600;
 
 export interface HistoryEntry {
   at: string;
@@ -152,13 +155,7 @@ export class ShardStore {
 
   rememberSignature(taskId: string, signedAt: number, signature: string, result: string): void {
     this.sql.exec("INSERT OR IGNORE INTO signatures (task_id, signed_at, signature, result) VALUES (?, ?, ?, ?)", taskId, signedAt, signature, result);
-    this.sql.exec(
-      `DELETE FROM signatures WHERE task_id = ? AND signed_at < (
-         SELECT min(signed_at) FROM (SELECT signed_at FROM signatures WHERE task_id = ? ORDER BY signed_at DESC LIMIT ?))`,
-      taskId,
-      taskId,
-      MAX_SIGNATURES_PER_TASK,
-    );
+    this.sql.exec("DELETE FROM signatures WHERE task_id = ? AND signed_at < ?", taskId, signedAt - SIGNATURE_MEMORY_SECONDS);
   }
 
   // The indexes: listings, the cron, the alarm
