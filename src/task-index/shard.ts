@@ -81,6 +81,15 @@ export class TaskIndexShard extends DurableObject<Env> {
       .map((r) => JSON.parse(r.view) as TaskView);
   }
 
+  /** How many of this shard's tasks are in each state (GET /api/stats sums these over shards). */
+  async counts(): Promise<Partial<Record<TaskState, number>>> {
+    const out: Partial<Record<TaskState, number>> = {};
+    for (const r of this.sql.exec<{ state: TaskState; n: number }>("SELECT state, count(*) AS n FROM tasks GROUP BY state")) {
+      out[r.state] = r.n;
+    }
+    return out;
+  }
+
   /** Number of tasks and of due tasks here (for the benchmark and the tests). */
   async stats(now: number): Promise<{ tasks: number; due: number }> {
     const tasks = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tasks").one().n;
