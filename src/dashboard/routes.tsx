@@ -64,6 +64,19 @@ const requireSession = createMiddleware<DashEnv>(async (c, next) => {
   await next();
 });
 
+/**
+ * A media element opens with `Range: bytes=0-`; serveWav answers a range that covers the whole
+ * file with 200 (HTTP allows either). Answering 206 with its Content-Range tells the player that
+ * ranges work, so seeking fetches only what it needs.
+ */
+function wholeRangeAsPartial(req: Request, res: Response): Response {
+  const size = Number(res.headers.get("content-length"));
+  if (res.status !== 200 || req.method !== "GET" || !/^bytes=0-\s*$/.test(req.headers.get("range") ?? "") || !(size > 0)) return res;
+  const headers = new Headers(res.headers);
+  headers.set("content-range", `bytes 0-${size - 1}/${size}`);
+  return new Response(res.body, { status: 206, headers });
+}
+
 const SignInForm = z.object({ token: z.string().min(1).max(1024) });
 const ListQuery = z.object({
   state: z.enum(STATES).optional().catch(undefined),
@@ -142,7 +155,7 @@ dashboard
     return c.html(<TaskPage csrf={c.get("session").csrf} task={task} events={events} link={link} notice={notice} />);
   })
   // The player and the download: R2 answers Range itself, so <audio> gets 206s and can seek.
-  .on(["GET", "HEAD"], "/tasks/:taskId/wav", requireSession, async (c) => serveWav(c.env.BUCKET, taskIdOf(c), c.req.raw))
+  .on(["GET", "HEAD"], "/tasks/:taskId/wav", requireSession, async (c) => wholeRangeAsPartial(c.req.raw, await serveWav(c.env.BUCKET, taskIdOf(c), c.req.raw)))
   .post("/tasks/:taskId/retry", sameOrigin, requireSession, formToken, async (c) => {
     const taskId = taskIdOf(c);
     try {

@@ -116,7 +116,7 @@ describe("dashboard actions are refused cross-site", () => {
     const taskId = uniqueTaskId("dash-x");
     await sendCallback({ code: 451, msg: "no", data: { task_id: taskId } });
     await waitForState(taskId, ["failed"]);
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { origin: "https://evil.example", "sec-fetch-site": "cross-site" },
       { origin: "https://evil.example" },
       { "sec-fetch-site": "same-site" },
@@ -171,6 +171,14 @@ describe("dashboard pages", () => {
     expect(ranged.status).toBe(206);
     expect(ranged.headers.get("content-range")).toBe(`bytes 0-99/${wav.byteLength}`);
     expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(wav.slice(0, 100));
+    // A player's first request: the whole file, as a 206 so it knows it may seek by range.
+    const opening = await call(`/tasks/${taskId}/wav`, { headers: { cookie, range: "bytes=0-" } });
+    expect(opening.status).toBe(206);
+    expect(opening.headers.get("content-range")).toBe(`bytes 0-${wav.byteLength - 1}/${wav.byteLength}`);
+    expect(new Uint8Array(await opening.arrayBuffer())).toEqual(wav);
+    const whole = await call(`/tasks/${taskId}/wav`, { headers: { cookie } });
+    expect(whole.status).toBe(200);
+    await whole.arrayBuffer();
   });
 
   it("an unknown task is an HTML 404; the JSON API keeps its own 404", async () => {
