@@ -41,7 +41,8 @@ table.tasks { width:100%; border-collapse:collapse; background:var(--card); bord
 table.tasks th, table.tasks td { text-align:left; padding:.55rem .75rem; border-bottom:1px solid var(--line); vertical-align:top; }
 table.tasks th { font-size:.8rem; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); background:#fafbfc; }
 table.tasks tr:last-child td { border-bottom:0; }
-table.tasks td:first-child { overflow-wrap:anywhere; }
+table.tasks td:first-child { white-space:nowrap; }
+time, button, .button { white-space:nowrap; }
 .error-text { color:var(--failed); }
 .filters { display:flex; flex-wrap:wrap; gap:.5rem; margin-bottom:.5rem; }
 .filters a { padding:.3rem .8rem; border:1px solid var(--line); border-radius:999px; background:var(--card); text-decoration:none; color:var(--fg); text-transform:capitalize; }
@@ -71,6 +72,7 @@ dl.fields dt { color:var(--muted); } dl.fields dd { margin:0; min-width:0; }
   table.tasks thead { display:none; }
   table.tasks tr { border-bottom:1px solid var(--line); padding:.4rem 0; }
   table.tasks td { border:0; padding:.2rem .75rem; }
+  table.tasks td:first-child { white-space:normal; overflow-wrap:anywhere; }
   table.tasks td::before { content:attr(data-label); display:inline-block; min-width:5.5rem; color:var(--muted); font-size:.8rem; }
   dl.fields { grid-template-columns:1fr; gap:.1rem; } dl.fields dd { margin-bottom:.5rem; }
   .copy { flex-basis:100%; }
