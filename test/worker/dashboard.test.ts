@@ -2,7 +2,9 @@
 // from the public API, the WAV player's Range answers. The browser tests (test/browser) cover the
 // same in a real Chromium; these pin the protocol details.
 
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { app } from "../../src/app";
 import { route } from "../helpers/fake-net";
 import { makeWav, wavResponse } from "../helpers/wav";
 import { API_TOKEN, call, ORIGIN, sendCallback, successBody, uniqueTaskId, waitForState } from "../helpers/worker";
@@ -37,6 +39,10 @@ async function storedTask(seconds = 1) {
   await waitForState(taskId, ["stored"]);
   return { taskId, wav };
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("dashboard session", () => {
   it("pages need a session: GET redirects to the sign-in page", async () => {
@@ -84,6 +90,26 @@ describe("dashboard session", () => {
     const forged = `${name}=${encodeURIComponent(`${Number(exp) + 86_400}${rest}`)}`;
     const res = await call("/", { headers: { cookie: forged }, redirect: "manual" });
     expect(res.status).toBe(303);
+  });
+
+  it("a session ends when it expires", async () => {
+    const { cookie } = await signIn();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 8 * 3600 * 1000 - 60_000);
+    expect((await call("/", { headers: { cookie }, redirect: "manual" })).status).toBe(200);
+    vi.setSystemTime(Date.now() + 120_000);
+    const res = await call("/", { headers: { cookie }, redirect: "manual" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/sign-in");
+  });
+
+  it("rotating API_TOKEN ends every session", async () => {
+    const { cookie } = await signIn();
+    const same = await app.request(`${ORIGIN}/`, { headers: { cookie } }, { ...env });
+    expect(same.status).toBe(200);
+    const rotated = await app.request(`${ORIGIN}/`, { headers: { cookie } }, { ...env, API_TOKEN: "a-new-api-token-after-rotation" });
+    expect(rotated.status).toBe(303);
+    expect(rotated.headers.get("location")).toBe("/sign-in");
   });
 
   it("sign-in from another site is refused", async () => {
