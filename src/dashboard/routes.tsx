@@ -155,7 +155,12 @@ dashboard
     return c.html(<TaskPage csrf={c.get("session").csrf} task={task} events={events} link={link} notice={notice} />);
   })
   // The player and the download: R2 answers Range itself, so <audio> gets 206s and can seek.
-  .on(["GET", "HEAD"], "/tasks/:taskId/wav", requireSession, async (c) => wholeRangeAsPartial(c.req.raw, await serveWav(c.env.BUCKET, taskIdOf(c), c.req.raw)))
+  .on(["GET", "HEAD"], "/tasks/:taskId/wav", requireSession, async (c) => {
+    const res = wholeRangeAsPartial(c.req.raw, await serveWav(c.env.BUCKET, taskIdOf(c), c.req.raw));
+    // Behind a session: nothing of it stays in the browser's cache after sign-out.
+    res.headers.set("cache-control", "no-store");
+    return res;
+  })
   .post("/tasks/:taskId/retry", sameOrigin, requireSession, formToken, async (c) => {
     const taskId = taskIdOf(c);
     try {

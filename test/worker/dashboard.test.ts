@@ -196,6 +196,7 @@ describe("dashboard pages", () => {
     const ranged = await call(`/tasks/${taskId}/wav`, { headers: { cookie, range: "bytes=0-99" } });
     expect(ranged.status).toBe(206);
     expect(ranged.headers.get("content-range")).toBe(`bytes 0-99/${wav.byteLength}`);
+    expect(ranged.headers.get("cache-control")).toBe("no-store");
     expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(wav.slice(0, 100));
     // A player's first request: the whole file, as a 206 so it knows it may seek by range.
     const opening = await call(`/tasks/${taskId}/wav`, { headers: { cookie, range: "bytes=0-" } });
