@@ -208,6 +208,24 @@ describe("dashboard pages", () => {
     await whole.arrayBuffer();
   });
 
+  it("the task list pages newest first through the API's cursor", async () => {
+    const { cookie } = await signIn();
+    const ids = Array.from({ length: 27 }, () => uniqueTaskId("dash-page"));
+    for (const id of ids) expect((await call(`/api/tasks/${id}`, { method: "PUT", headers: { authorization: `Bearer ${API_TOKEN}` } })).status).toBe(201);
+    const rows = (html: string) => [...html.matchAll(/<tr data-task-id="([^"]+)" data-state="([a-z]+)"/g)].map((m) => ({ id: m[1]!, state: m[2]! }));
+    const first = await (await call("/tasks?state=pending", { headers: { cookie } })).text();
+    const page1 = rows(first);
+    expect(page1).toHaveLength(25);
+    expect(page1.every((r) => r.state === "pending")).toBe(true);
+    const next = /<a href="([^"]+)" rel="next">/.exec(first)![1]!.replace(/&amp;/g, "&");
+    expect(next).toMatch(/^\/tasks\?state=pending&cursor=/);
+    const page2 = rows(await (await call(next, { headers: { cookie } })).text());
+    const seen = [...page1, ...page2].map((r) => r.id);
+    expect(new Set(seen).size).toBe(seen.length);
+    // The 27 newest pending tasks are ours.
+    expect(seen.slice(0, 27).sort()).toEqual([...ids].sort());
+  });
+
   it("an unknown task is an HTML 404; the JSON API keeps its own 404", async () => {
     const { cookie } = await signIn();
     const page = await call(`/tasks/${uniqueTaskId("nope")}`, { headers: { cookie } });
