@@ -71,7 +71,7 @@ dl.fields dt { color:var(--muted); } dl.fields dd { margin:0; min-width:0; }
   table.tasks, table.tasks tbody, table.tasks tr, table.tasks td { display:block; width:100%; }
   table.tasks thead { display:none; }
   table.tasks tr { border-bottom:1px solid var(--line); padding:.4rem 0; }
-  table.tasks td { border:0; padding:.2rem .75rem; display:grid; grid-template-columns:5.5rem minmax(0, 1fr); gap:.5rem; align-items:baseline; }
+  table.tasks td { border:0; padding:.2rem .75rem; display:grid; grid-template-columns:5.5rem minmax(0, 1fr); gap:.5rem; align-items:baseline; justify-items:start; }
   table.tasks td:first-child { white-space:normal; overflow-wrap:anywhere; }
   table.tasks td::before { content:attr(data-label); color:var(--muted); font-size:.8rem; }
   dl.fields { grid-template-columns:1fr; gap:.1rem; } dl.fields dd { margin-bottom:.5rem; }
