@@ -6,7 +6,9 @@ import { ROUTE_METHODS } from "./http/routes";
 import type { AppEnv } from "./http/types";
 import { allowedMethods } from "./middleware/allowed-methods";
 import { requestLog } from "./middleware/request-log";
+import { dashboard } from "./dashboard/routes";
 import { callbacks } from "./routes/callbacks";
+import { stats } from "./routes/stats";
 import { tasks } from "./routes/tasks";
 
 export const app = new Hono<AppEnv>()
@@ -15,6 +17,9 @@ export const app = new Hono<AppEnv>()
   .get("/healthz", (c) => c.json({ ok: true }))
   .route("/callbacks", callbacks)
   .route("/api/tasks", tasks)
+  .route("/api/stats", stats)
+  // The dashboard for a person; its routes are listed in src/dashboard/routes.tsx.
+  .route("/", dashboard)
   .notFound(() => {
     throw apiError(404, "not_found", "No such route; see README.md for the routes this worker serves.");
   })

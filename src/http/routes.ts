@@ -13,4 +13,5 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/api/tasks/:taskId/retry": ["POST"],
   "/api/tasks/:taskId/events": ["GET"],
   "/api/tasks/:taskId/notify": ["POST"],
+  "/api/stats": ["GET"],
 };

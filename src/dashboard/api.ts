@@ -1,0 +1,138 @@
+// The dashboard's only way to data and actions: the worker's own public API, called in-process
+// with the bearer API_TOKEN added here, server-side. The browser never sees the token, and the
+// rest of the dashboard never cares how tasks are stored.
+
+import type { Context } from "hono";
+import { app } from "../app";
+import { readConfig } from "../config";
+
+/** A task as GET /api/tasks/:id answers it (SPEC.md, "A task, as JSON"); newer fields optional. */
+export interface TaskJson {
+  taskId: string;
+  state: "pending" | "downloading" | "stored" | "failed";
+  createdAt: string;
+  updatedAt: string;
+  attempts: number;
+  source: { url: string } | null;
+  wav: { key: string; size: number; sha256: string; contentType: string } | null;
+  error: { code: string; message: string } | null;
+  nextAttemptAt?: string | null;
+  music?: { taskId: string; audioId: string } | null;
+  notification?: {
+    state: string;
+    attempts: number;
+    lastStatus: number | null;
+    nextAttemptAt: string | null;
+    deliveredAt: string | null;
+  };
+}
+
+export interface TaskEvent {
+  at: string;
+  type: string;
+  [detail: string]: unknown;
+}
+
+export type StateCounts = Record<TaskJson["state"], number>;
+
+/** A non-2xx answer from the API, with its JSON error code. */
+export class ApiCallError extends Error {
+  override name = "ApiCallError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface DashboardApi {
+  stats(): Promise<StateCounts>;
+  list(q: { state?: string; limit?: number; cursor?: string }): Promise<{ tasks: TaskJson[]; cursor: string | null }>;
+  /** null when the task is unknown. */
+  task(taskId: string): Promise<TaskJson | null>;
+  /** null while this deployment has no history route (or the task is gone). */
+  events(taskId: string): Promise<TaskEvent[] | null>;
+  retry(taskId: string): Promise<TaskJson>;
+  notify(taskId: string): Promise<void>;
+  /** A signed, expiring download URL; null when the task has no stored WAV. */
+  link(taskId: string, ttlSeconds: number): Promise<{ url: string; expiresAt: string } | null>;
+}
+
+export function apiFor(c: Context): DashboardApi {
+  const call = async (method: string, path: string): Promise<Response> => {
+    const token = readConfig(c.env).API_TOKEN;
+    if (!token) throw new ApiCallError(503, "api_token_not_configured", "API_TOKEN is not set.");
+    // Same origin as the page, so links the API builds (without PUBLIC_URL) point back here.
+    const req = new Request(new URL(path, c.req.url), { method, headers: { authorization: `Bearer ${token}` } });
+    let ctx: Parameters<typeof app.fetch>[2];
+    try {
+      ctx = c.executionCtx;
+    } catch {
+      ctx = undefined; // not in a Worker invocation (some tests)
+    }
+    return app.fetch(req, c.env, ctx);
+  };
+  const json = async <T>(method: string, path: string): Promise<T> => {
+    const res = await call(method, path);
+    if (res.ok) return (await res.json()) as T;
+    throw await errorOf(res);
+  };
+  const id = encodeURIComponent;
+
+  return {
+    stats: async () => (await json<{ counts: StateCounts }>("GET", "/api/stats")).counts,
+    list: (q) => {
+      const params = new URLSearchParams();
+      if (q.state) params.set("state", q.state);
+      if (q.limit) params.set("limit", String(q.limit));
+      if (q.cursor) params.set("cursor", q.cursor);
+      return json("GET", `/api/tasks?${params}`);
+    },
+    task: async (taskId) => {
+      try {
+        return await json<TaskJson>("GET", `/api/tasks/${id(taskId)}`);
+      } catch (err) {
+        if (err instanceof ApiCallError && err.status === 404) return null;
+        throw err;
+      }
+    },
+    events: async (taskId) => {
+      const res = await call("GET", `/api/tasks/${id(taskId)}/events`);
+      if (res.status === 404 || res.status === 405) {
+        await res.body?.cancel();
+        return null;
+      }
+      if (!res.ok) throw await errorOf(res);
+      return ((await res.json()) as { events: TaskEvent[] }).events;
+    },
+    retry: (taskId) => json("POST", `/api/tasks/${id(taskId)}/retry`),
+    notify: async (taskId) => {
+      const res = await call("POST", `/api/tasks/${id(taskId)}/notify`);
+      if (!res.ok) throw await errorOf(res);
+      await res.body?.cancel();
+    },
+    link: async (taskId, ttl) => {
+      try {
+        return await json<{ url: string; expiresAt: string }>("GET", `/api/tasks/${id(taskId)}/link?ttl=${ttl}`);
+      } catch (err) {
+        if (err instanceof ApiCallError && err.status === 404) return null;
+        throw err;
+      }
+    },
+  };
+}
+
+async function errorOf(res: Response): Promise<ApiCallError> {
+  let code = `http_${res.status}`;
+  let message = res.statusText;
+  try {
+    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    code = body.error?.code ?? code;
+    message = body.error?.message ?? message;
+  } catch {
+    // not JSON: keep the status
+  }
+  return new ApiCallError(res.status, code, message);
+}

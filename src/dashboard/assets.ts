@@ -1,0 +1,103 @@
+// The dashboard's stylesheet and its one small script, served from this origin so the
+// Content-Security-Policy can allow scripts and styles from 'self' only (no inline code).
+
+export const DASHBOARD_CSS = `
+:root { --fg:#1d2330; --muted:#5d6678; --bg:#f5f6f8; --card:#fff; --line:#dde1e8; --accent:#2455c3;
+  --pending:#8a6d00; --pending-bg:#fff4cc; --downloading:#1d5fa8; --downloading-bg:#dcebff;
+  --stored:#1f7a3d; --stored-bg:#dcf5e4; --failed:#b3261e; --failed-bg:#fde1de; color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin:0; font:15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--fg); background:var(--bg); }
+a { color:var(--accent); }
+.top { display:flex; flex-wrap:wrap; gap:.5rem 1.5rem; align-items:center; justify-content:space-between; padding:.75rem 1.25rem; background:#1d2330; }
+.top a, .top .link { color:#e8ecf4; text-decoration:none; }
+.brand { font-weight:700; letter-spacing:.01em; }
+.top nav { display:flex; flex-wrap:wrap; gap:1rem; align-items:center; }
+.top nav a[aria-current=page] { border-bottom:2px solid #8fb0ff; }
+main { max-width:1040px; margin:0 auto; padding:1.25rem; }
+h1 { font-size:1.5rem; margin:.25rem 0 1rem; } h2 { font-size:1.1rem; margin:0 0 .75rem; }
+section { margin-bottom:1.5rem; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:1rem 1.25rem; }
+.narrow { max-width:420px; margin:3rem auto; }
+.muted { color:var(--muted); } .small { font-size:.85rem; }
+.mono { font-family:ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size:.9em; }
+.wrap { overflow-wrap:anywhere; }
+.inline { display:inline; margin:0; }
+button, .button { font:inherit; border:0; border-radius:6px; padding:.5rem 1rem; background:var(--accent); color:#fff; cursor:pointer; text-decoration:none; display:inline-block; }
+button.secondary { background:#e7ebf3; color:var(--fg); }
+button.link { background:none; padding:0; }
+input[type=text], input[type=password] { font:inherit; padding:.5rem .6rem; border:1px solid var(--line); border-radius:6px; width:100%; }
+.stack { display:flex; flex-direction:column; gap:.6rem; }
+.notice { padding:.6rem .9rem; border-radius:6px; }
+.notice-ok { background:var(--stored-bg); color:var(--stored); } .notice-error { background:var(--failed-bg); color:var(--failed); }
+.badge { display:inline-block; padding:.1rem .55rem; border-radius:999px; font-size:.8rem; font-weight:600; vertical-align:middle; }
+.state-pending.badge, .count.state-pending .n { color:var(--pending); } .state-pending.badge { background:var(--pending-bg); }
+.state-downloading.badge, .count.state-downloading .n { color:var(--downloading); } .state-downloading.badge { background:var(--downloading-bg); }
+.state-stored.badge, .count.state-stored .n { color:var(--stored); } .state-stored.badge { background:var(--stored-bg); }
+.state-failed.badge, .count.state-failed .n { color:var(--failed); } .state-failed.badge { background:var(--failed-bg); }
+.counts { display:grid; grid-template-columns:repeat(4, 1fr); gap:.75rem; margin-bottom:.5rem; }
+.count { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:.9rem 1rem; text-decoration:none; color:var(--fg); display:flex; flex-direction:column; }
+.count .n { font-size:2rem; font-weight:700; line-height:1.1; } .count .label { color:var(--muted); text-transform:capitalize; }
+table.tasks { width:100%; border-collapse:collapse; background:var(--card); border:1px solid var(--line); border-radius:10px; overflow:hidden; }
+table.tasks th, table.tasks td { text-align:left; padding:.55rem .75rem; border-bottom:1px solid var(--line); vertical-align:top; }
+table.tasks th { font-size:.8rem; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); background:#fafbfc; }
+table.tasks tr:last-child td { border-bottom:0; }
+table.tasks td:first-child { white-space:nowrap; }
+time, button, .button { white-space:nowrap; }
+.error-text { color:var(--failed); }
+.filters { display:flex; flex-wrap:wrap; gap:.5rem; margin-bottom:.5rem; }
+.filters a { padding:.3rem .8rem; border:1px solid var(--line); border-radius:999px; background:var(--card); text-decoration:none; color:var(--fg); text-transform:capitalize; }
+.filters a[aria-current=page] { background:var(--accent); border-color:var(--accent); color:#fff; }
+.pager { display:flex; justify-content:space-between; }
+.task-title { display:flex; flex-wrap:wrap; gap:.5rem; align-items:center; overflow-wrap:anywhere; }
+.crumbs { margin:0; }
+.player audio { width:100%; margin-bottom:.75rem; }
+.actions { display:flex; flex-wrap:wrap; gap:.6rem; align-items:center; }
+.actions form { margin:0; }
+.copy { display:flex; gap:.4rem; flex:1 1 320px; min-width:0; }
+dl.fields { display:grid; grid-template-columns:max-content 1fr; gap:.4rem 1.25rem; margin:0; }
+dl.fields dt { color:var(--muted); } dl.fields dd { margin:0; min-width:0; }
+.timeline { list-style:none; margin:0; padding:0 0 0 1rem; border-left:2px solid var(--line); }
+.timeline li { position:relative; padding:.25rem 0 .6rem .5rem; }
+.timeline li::before { content:""; position:absolute; left:-1.4rem; top:.65rem; width:.6rem; height:.6rem; border-radius:50%; background:var(--accent); }
+.findings { list-style:none; padding:0; margin:0; display:flex; flex-direction:column; gap:.5rem; }
+.finding { display:flex; gap:.75rem; align-items:flex-start; background:var(--card); border:1px solid var(--line); border-radius:8px; padding:.7rem .9rem; }
+.finding .badge { flex:0 0 3.2rem; text-align:center; }
+.level-ok.badge { background:var(--stored-bg); color:var(--stored); } .level-warn.badge { background:var(--pending-bg); color:var(--pending); }
+.level-problem.badge { background:var(--failed-bg); color:var(--failed); }
+.fix { color:var(--muted); font-size:.9rem; margin-top:.2rem; }
+@media (max-width: 600px) {
+  main { padding:.75rem; }
+  .counts { grid-template-columns:repeat(2, 1fr); }
+  table.tasks, table.tasks tbody, table.tasks tr, table.tasks td { display:block; width:100%; }
+  table.tasks thead { display:none; }
+  table.tasks tr { border-bottom:1px solid var(--line); padding:.4rem 0; }
+  table.tasks td { border:0; padding:.2rem .75rem; display:grid; grid-template-columns:5.5rem minmax(0, 1fr); gap:.5rem; align-items:baseline; justify-items:start; }
+  table.tasks td:first-child { white-space:normal; overflow-wrap:anywhere; }
+  table.tasks td::before { content:attr(data-label); color:var(--muted); font-size:.8rem; }
+  dl.fields { grid-template-columns:1fr; gap:.1rem; } dl.fields dd { margin-bottom:.5rem; }
+  .copy { flex-basis:100%; }
+}
+`;
+
+export const DASHBOARD_JS = `
+"use strict";
+// Copy-link buttons and confirmations; the pages work without this script.
+document.addEventListener("click", function (ev) {
+  var button = ev.target instanceof Element ? ev.target.closest("button[data-copy]") : null;
+  if (!button) return;
+  var input = document.getElementById(button.getAttribute("data-copy"));
+  if (!input) return;
+  var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy link"; }, 1500); };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(input.value).then(done, function () { input.select(); });
+  } else {
+    input.select();
+    try { document.execCommand("copy"); done(); } catch (e) { /* selected for a manual copy */ }
+  }
+});
+document.addEventListener("submit", function (ev) {
+  var form = ev.target;
+  var question = form instanceof HTMLFormElement ? form.getAttribute("data-confirm") : null;
+  if (question && !window.confirm(question)) ev.preventDefault();
+});
+`;

@@ -1,0 +1,36 @@
+import type { StateCounts, TaskJson } from "../api";
+import { Layout, STATES, TaskTable } from "./layout";
+
+export function OverviewPage(props: { csrf: string; counts: StateCounts; failures: TaskJson[]; latest: TaskJson[] }) {
+  const total = STATES.reduce((n, s) => n + props.counts[s], 0);
+  return (
+    <Layout title="Overview" csrf={props.csrf} nav="overview">
+      <h1>Overview</h1>
+      <section class="counts" aria-label="Tasks by state">
+        {STATES.map((s) => (
+          <a class={`count state-${s}`} href={`/tasks?state=${s}`} data-state={s}>
+            <span class="n">{props.counts[s]}</span>
+            <span class="label">{s}</span>
+          </a>
+        ))}
+      </section>
+      <p class="muted">{`${total} task${total === 1 ? "" : "s"} in all.`}</p>
+      <section>
+        <h2>Latest failures</h2>
+        <TaskTable tasks={props.failures} empty="No failed tasks." />
+        {props.failures.length > 0 && (
+          <p>
+            <a href="/tasks?state=failed">All failed tasks →</a>
+          </p>
+        )}
+      </section>
+      <section>
+        <h2>Latest tasks</h2>
+        <TaskTable tasks={props.latest} empty="No tasks yet. Submit one with POST /api/tasks." />
+        <p>
+          <a href="/tasks">All tasks →</a>
+        </p>
+      </section>
+    </Layout>
+  );
+}

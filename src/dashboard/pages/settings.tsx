@@ -1,0 +1,27 @@
+import type { Finding } from "../settings-check";
+import { Layout } from "./layout";
+
+const LABEL = { ok: "OK", warn: "Check", problem: "Fix" } as const;
+
+export function SettingsPage(props: { csrf: string; findings: Finding[] }) {
+  const problems = props.findings.filter((f) => f.level !== "ok").length;
+  return (
+    <Layout title="Settings" csrf={props.csrf} nav="settings">
+      <h1>Settings check</h1>
+      <p class="muted">
+        {problems === 0 ? "Nothing missing or unsafe for production." : `${problems} setting${problems === 1 ? "" : "s"} to look at before production.`}
+      </p>
+      <ul class="findings">
+        {props.findings.map((f) => (
+          <li class={`finding level-${f.level}`} data-setting={f.name} data-level={f.level}>
+            <span class={`badge level-${f.level}`}>{LABEL[f.level]}</span>
+            <div>
+              <strong class="mono">{f.name}</strong> — {f.message}
+              {f.fix && <div class="fix">{f.fix}</div>}
+            </div>
+          </li>
+        ))}
+      </ul>
+    </Layout>
+  );
+}

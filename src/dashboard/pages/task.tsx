@@ -1,0 +1,158 @@
+import type { TaskEvent, TaskJson } from "../api";
+import { CsrfField, formatBytes, Layout, Notice, StateBadge, Time } from "./layout";
+
+/** Outcomes a redirect may report; anything else shows a generic line (never reflected text). */
+export const NOTICES: Record<string, { kind: "ok" | "error"; text: string }> = {
+  retried: { kind: "ok", text: "Retry requested: the task has another go now." },
+  notified: { kind: "ok", text: "Redelivery requested: the announcement is being sent again." },
+  already_stored: { kind: "error", text: "The task is already stored; nothing to retry." },
+  notifications_off: { kind: "error", text: "Notifications are off: set NOTIFY_URL and NOTIFY_SECRET first." },
+  not_final: { kind: "error", text: "The task is not stored or failed yet; there is nothing to redeliver." },
+  unavailable: { kind: "error", text: "This deployment does not offer that action yet." },
+};
+
+function Detail(props: { name: string; children: unknown }) {
+  return (
+    <>
+      <dt>{props.name}</dt>
+      <dd>{props.children as never}</dd>
+    </>
+  );
+}
+
+/** An event's details (everything but at/type) as short "key: value" text. */
+function eventDetails(e: TaskEvent): string {
+  return Object.entries(e)
+    .filter(([k]) => k !== "at" && k !== "type")
+    .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+    .join(" · ");
+}
+
+export function TaskPage(props: {
+  csrf: string;
+  task: TaskJson;
+  events: TaskEvent[] | null;
+  link: { url: string; expiresAt: string } | null;
+  notice?: string;
+}) {
+  const t = props.task;
+  const id = encodeURIComponent(t.taskId);
+  const final = t.state === "stored" || t.state === "failed";
+  const notice = props.notice ? (NOTICES[props.notice] ?? { kind: "error" as const, text: "The action did not succeed." }) : null;
+  return (
+    <Layout title={`Task ${t.taskId}`} csrf={props.csrf} nav="tasks">
+      <p class="crumbs">
+        <a href="/tasks">← Tasks</a>
+      </p>
+      <h1 class="task-title">
+        <span class="mono">{t.taskId}</span> <StateBadge state={t.state} />
+      </h1>
+      {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
+
+      {t.state === "stored" && t.wav && (
+        <section class="card player">
+          <h2>Listen</h2>
+          <audio controls preload="metadata" src={`/tasks/${id}/wav`} data-size={String(t.wav.size)}></audio>
+          <div class="actions">
+            <a class="button" href={`/tasks/${id}/wav`} download={`${t.taskId}.wav`}>
+              Download WAV
+            </a>
+            {props.link && (
+              <span class="copy">
+                <input id="share-link" class="mono" type="text" readonly value={props.link.url} aria-label="Signed download link" />
+                <button type="button" data-copy="share-link">
+                  Copy link
+                </button>
+              </span>
+            )}
+          </div>
+          {props.link && (
+            <p class="muted small">
+              The link works without signing in until <Time at={props.link.expiresAt} />.
+            </p>
+          )}
+        </section>
+      )}
+
+      <section class="card">
+        <h2>Details</h2>
+        <dl class="fields">
+          <Detail name="State">
+            <StateBadge state={t.state} />
+          </Detail>
+          <Detail name="Created">
+            <Time at={t.createdAt} />
+          </Detail>
+          <Detail name="Updated">
+            <Time at={t.updatedAt} />
+          </Detail>
+          <Detail name="Attempts">{t.attempts}</Detail>
+          {t.nextAttemptAt !== undefined && (
+            <Detail name="Next attempt">
+              <Time at={t.nextAttemptAt} />
+            </Detail>
+          )}
+          <Detail name="Source">{t.source ? <span class="mono wrap">{t.source.url}</span> : <span class="muted">not known yet</span>}</Detail>
+          {t.wav && (
+            <>
+              <Detail name="Size">{`${formatBytes(t.wav.size)} (${t.wav.size} bytes)`}</Detail>
+              <Detail name="SHA-256">
+                <span class="mono wrap">{t.wav.sha256}</span>
+              </Detail>
+              <Detail name="R2 key">
+                <span class="mono wrap">{t.wav.key}</span>
+              </Detail>
+            </>
+          )}
+          {t.error && (
+            <Detail name="Error">
+              <span class="error-text">{`${t.error.code}: ${t.error.message}`}</span>
+            </Detail>
+          )}
+          {t.music && <Detail name="Track">{`music task ${t.music.taskId}, audio ${t.music.audioId}`}</Detail>}
+          {t.notification && (
+            <Detail name="Notification">
+              {`${t.notification.state}${t.notification.attempts ? `, ${t.notification.attempts} attempt(s)` : ""}${t.notification.lastStatus ? `, last answer ${t.notification.lastStatus}` : ""}`}
+            </Detail>
+          )}
+        </dl>
+      </section>
+
+      <section class="card">
+        <h2>Actions</h2>
+        <div class="actions">
+          {t.state !== "stored" && (
+            <form method="post" action={`/tasks/${id}/retry`} data-confirm={`Retry task ${t.taskId} now?`}>
+              <CsrfField token={props.csrf} />
+              <button type="submit">Retry</button>
+            </form>
+          )}
+          {final && (
+            <form method="post" action={`/tasks/${id}/notify`} data-confirm={`Send the announcement for ${t.taskId} again?`}>
+              <CsrfField token={props.csrf} />
+              <button type="submit" class="secondary">
+                Redeliver notification
+              </button>
+            </form>
+          )}
+        </div>
+      </section>
+
+      <section class="card">
+        <h2>History</h2>
+        {props.events === null || props.events.length === 0 ? (
+          <p class="muted">No history yet.</p>
+        ) : (
+          <ol class="timeline">
+            {props.events.map((e) => (
+              <li data-type={e.type}>
+                <Time at={e.at} /> <strong>{e.type}</strong>
+                {eventDetails(e) && <div class="muted small">{eventDetails(e)}</div>}
+              </li>
+            ))}
+          </ol>
+        )}
+      </section>
+    </Layout>
+  );
+}

@@ -1,0 +1,298 @@
+// The dashboard in a real headless Chromium: the worker under `wrangler dev`, the provider
+// simulator serving real WAVs and sending signed callbacks, and a person's clicks. Screenshots of
+// every page go to test/browser/artifacts/.
+
+import { copyFileSync, mkdirSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import type { Browser, HTTPResponse, Page } from "puppeteer-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, REPO_ROOT, startDevWorker, workerVarsFor, type DevWorker } from "../e2e/harness.ts";
+import { failureCallback } from "../simulator/signature.ts";
+import { startSimulator, type Simulator } from "../simulator/simulator.ts";
+import { WorkerClient } from "../simulator/worker-client.ts";
+import { launch, screenshot } from "./browser.ts";
+
+const KEYS = { apiToken: "browser-api-token-0123456789abcdef", hmacKey: "browser-hmac-key", sunoKey: "browser-suno-key" };
+const SESSION_COOKIE = "wav_dashboard";
+const WAV_SECONDS = 5;
+
+let sim: Simulator;
+let dev: DevWorker;
+let worker: WorkerClient;
+let browser: Browser;
+let page: Page;
+/** Every URL the browser asked for, to prove the token never is in one. */
+const urls: string[] = [];
+const ids = { stored: "", failed: "", retry: "", crossSite: "", pending: "" };
+
+function submit(audioId: string, scenario: Parameters<Simulator["submit"]>[1]) {
+  return sim.submit({ taskId: `music-${audioId}`, audioId, callBackUrl: `${dev.url}/callbacks/wav` }, scenario);
+}
+
+/** A task the provider converted, that the worker has as failed: a Retry asks record-info and gets the WAV. */
+async function failedButRecoverable(name: string): Promise<string> {
+  const task = submit(name, { kind: "late", pendingPolls: 0, readyAfterMs: 0 });
+  const res = await sim.deliver(task.callBackUrl, failureCallback(task.taskId, 500, "conversion failed"), task.taskId);
+  expect(res.status).toBe(200);
+  await worker.waitFor(task.taskId, ["failed"]);
+  return task.taskId;
+}
+
+beforeAll(async () => {
+  // No cron triggering by the simulator: every state change in this file comes from a callback or a click.
+  sim = await startSimulator({ port: 0, apiKey: KEYS.sunoKey, hmacKey: KEYS.hmacKey, triggerCron: false, callbackDelayMs: 100 });
+  dev = await startDevWorker({ vars: workerVarsFor(sim, KEYS, { OVERDUE_AFTER_SECONDS: "3600" }) });
+  worker = new WorkerClient(dev.url, KEYS.apiToken);
+
+  const stored = submit("stored", { kind: "success", wav: { seconds: WAV_SECONDS } });
+  const failed = submit("failed", { kind: "failure", failureCode: 451, failureMsg: "source audio download failed" });
+  ids.stored = stored.taskId;
+  ids.failed = failed.taskId;
+  ids.retry = await failedButRecoverable("retry");
+  ids.crossSite = await failedButRecoverable("cross-site");
+  ids.pending = `pending-${Date.now().toString(36)}`;
+  expect((await worker.register(ids.pending)).status).toBe(201);
+  await worker.waitFor(ids.stored, ["stored"]);
+  await worker.waitFor(ids.failed, ["failed"]);
+
+  browser = await launch();
+  page = await browser.newPage();
+  await page.setViewport({ width: 1200, height: 800 });
+  page.on("request", (r) => urls.push(r.url()));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await dev?.stop();
+  await sim?.stop();
+});
+
+async function sessionCookie() {
+  const cookies = await browser.defaultBrowserContext().cookies();
+  return cookies.find((c) => c.name === SESSION_COOKIE);
+}
+
+async function signInWith(token: string): Promise<HTTPResponse | null> {
+  await page.goto(`${dev.url}/`);
+  expect(new URL(page.url()).pathname).toBe("/sign-in");
+  await page.type("#token", token);
+  const [res] = await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  return res;
+}
+
+describe("dashboard in Chromium", () => {
+  it("a wrong token is refused and sets no cookie", async () => {
+    await page.goto(`${dev.url}/sign-in`);
+    await screenshot(page, "sign-in");
+    const res = await signInWith("not-the-token");
+    expect(res?.status()).toBe(401);
+    expect(await page.$eval("[role=alert]", (e) => e.textContent)).toContain("not this worker's API token");
+    expect(await sessionCookie()).toBeUndefined();
+  });
+
+  it("the right token signs in with an HttpOnly, SameSite=Strict, expiring cookie; the token is nowhere a script or URL shows", async () => {
+    const before = Date.now() / 1000;
+    const res = await signInWith(KEYS.apiToken);
+    expect(res?.status()).toBe(200);
+    expect(new URL(page.url()).pathname).toBe("/");
+    const cookie = await sessionCookie();
+    expect(cookie).toBeDefined();
+    expect(cookie!.httpOnly).toBe(true);
+    expect(cookie!.sameSite).toBe("Strict");
+    expect(cookie!.secure).toBe(false); // plain http on 127.0.0.1; https gets Secure (worker tests)
+    expect(cookie!.path).toBe("/");
+    expect(cookie!.expires).toBeGreaterThan(before + 7 * 3600);
+    expect(cookie!.expires).toBeLessThan(before + 9 * 3600);
+    expect(cookie!.value).not.toContain(KEYS.apiToken);
+
+    const seen = await page.evaluate(() => ({
+      cookie: document.cookie,
+      local: JSON.stringify({ ...localStorage }),
+      session: JSON.stringify({ ...sessionStorage }),
+      html: document.documentElement.outerHTML,
+    }));
+    expect(seen.cookie).toBe(""); // HttpOnly: invisible to scripts
+    for (const v of Object.values(seen)) expect(v).not.toContain(KEYS.apiToken);
+    expect(urls.filter((u) => u.includes(KEYS.apiToken))).toEqual([]);
+  });
+
+  it("the overview counts the tasks by state and lists the latest failures", async () => {
+    await page.goto(`${dev.url}/`);
+    const counts = await page.$$eval(".count", (els) => Object.fromEntries(els.map((e) => [e.getAttribute("data-state"), Number(e.querySelector(".n")?.textContent)])));
+    expect(counts).toEqual({ pending: 1, downloading: 0, stored: 1, failed: 3 });
+    const failures = await page.$$eval("section:nth-of-type(2) tr[data-task-id]", (rows) => rows.map((r) => r.getAttribute("data-task-id")));
+    expect(failures).toEqual(expect.arrayContaining([ids.failed, ids.retry, ids.crossSite]));
+    await screenshot(page, "overview");
+  });
+
+  it("the task list shows stored, failed and pending tasks, and filters by state", async () => {
+    await page.goto(`${dev.url}/tasks`);
+    const rows = await page.$$eval("tr[data-task-id]", (rs) => rs.map((r) => [r.getAttribute("data-task-id"), r.getAttribute("data-state")]));
+    const byId = Object.fromEntries(rows);
+    expect(byId[ids.stored]).toBe("stored");
+    expect(byId[ids.failed]).toBe("failed");
+    expect(byId[ids.pending]).toBe("pending");
+    expect(await page.$eval(`tr[data-task-id="${ids.failed}"]`, (r) => r.textContent)).toContain("source audio download failed");
+    await screenshot(page, "tasks");
+
+    await page.click('.filters a[href="/tasks?state=failed"]');
+    await page.waitForSelector('.filters a[aria-current=page][href="/tasks?state=failed"]');
+    const states = await page.$$eval("tr[data-task-id]", (rs) => rs.map((r) => r.getAttribute("data-state")));
+    expect(states.length).toBe(3);
+    expect(new Set(states)).toEqual(new Set(["failed"]));
+
+    // One column on a phone.
+    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
+    await page.goto(`${dev.url}/tasks`);
+    const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, view: window.innerWidth }));
+    expect(widths.doc).toBeLessThanOrEqual(widths.view);
+    await screenshot(page, "tasks-phone");
+    await page.goto(`${dev.url}/`);
+    await screenshot(page, "overview-phone");
+    await page.setViewport({ width: 1200, height: 800 });
+  });
+
+  it("the task page plays the stored WAV through 206 answers to Range requests", async () => {
+    const wavPath = `/tasks/${ids.stored}/wav`;
+    const answers: { status: number; range: string | undefined; contentRange: string | undefined }[] = [];
+    const onResponse = (r: HTTPResponse) => {
+      if (new URL(r.url()).pathname === wavPath) answers.push({ status: r.status(), range: r.request().headers().range, contentRange: r.headers()["content-range"] });
+    };
+    page.on("response", onResponse);
+    await page.goto(`${dev.url}/tasks/${ids.stored}`);
+    await page.waitForFunction(() => {
+      const a = document.querySelector("audio");
+      return a !== null && Number.isFinite(a.duration) && a.duration > 0;
+    });
+    const duration = await page.$eval("audio", (a) => a.duration);
+    expect(duration).toBeCloseTo(WAV_SECONDS, 1);
+    // Seeking near the end makes the player ask for a later range.
+    await page.$eval("audio", (a) => {
+      a.currentTime = 4.5;
+    });
+    await page.waitForFunction(() => {
+      const a = document.querySelector("audio")!;
+      return a.readyState >= 2 && Math.abs(a.currentTime - 4.5) < 0.1;
+    });
+    page.off("response", onResponse);
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers, JSON.stringify(answers)).toEqual(answers.map((a) => ({ ...a, status: 206 })));
+    for (const a of answers) expect(a.contentRange).toMatch(/^bytes \d+-\d+\/\d+$/);
+    expect(await page.$eval(".fields", (e) => e.textContent)).toContain((await worker.get(ids.stored))!.wav!.sha256);
+    await screenshot(page, "task-stored");
+  });
+
+  it("copy link puts a signed download link on the clipboard that works without signing in", async () => {
+    await browser.defaultBrowserContext().overridePermissions(dev.url, ["clipboard-read", "clipboard-write", "clipboard-sanitized-write"]);
+    await page.goto(`${dev.url}/tasks/${ids.stored}`);
+    await page.click("button[data-copy]");
+    await page.waitForFunction(() => document.querySelector("button[data-copy]")?.textContent === "Copied");
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied).toMatch(new RegExp(`/api/tasks/${ids.stored}/wav\\?expires=\\d+&sig=`));
+    const res = await fetch(copied, { headers: { range: "bytes=0-3" } });
+    expect(res.status).toBe(206);
+    expect(await res.text()).toBe("RIFF");
+  });
+
+  it("the history shows what happened, or says there is none yet", async () => {
+    await page.goto(`${dev.url}/tasks/${ids.failed}`);
+    // A timeline where the deployment keeps history (GET /api/tasks/:id/events), else a plain note.
+    const types = await page.$$eval(".timeline li", (lis) => lis.map((li) => li.getAttribute("data-type")));
+    if (types.length > 0) expect(types).toContain("failed");
+    else expect(await page.$eval("section.card:last-of-type", (e) => e.textContent)).toContain("No history yet.");
+    await screenshot(page, "task-failed");
+  });
+
+  // Needs POST /api/tasks/:taskId/retry (SPEC.md); on a build without it the page says the
+  // action is not available and this test fails.
+  it("Retry on a failed task ends it stored", async () => {
+    page.once("dialog", (d) => void d.accept());
+    await page.goto(`${dev.url}/tasks/${ids.retry}`);
+    const [res] = await Promise.all([page.waitForNavigation(), page.click('form[action$="/retry"] button')]);
+    expect(res?.status()).toBe(200);
+    await screenshot(page, "task-retried");
+    expect(await page.$eval(".notice", (e) => e.textContent)).toContain("Retry requested");
+    const task = await worker.waitFor(ids.retry, ["stored"], { timeoutMs: 30_000 });
+    expect(task.state).toBe("stored");
+    await page.reload();
+    expect(await page.$eval(".task-title .badge", (e) => e.textContent)).toBe("stored");
+  });
+
+  it("a cross-origin POST that carries the session cookie (and even the form token) is refused", async () => {
+    await page.goto(`${dev.url}/tasks/${ids.crossSite}`);
+    const csrf = await page.$eval('form[action$="/retry"] input[name=csrf]', (e) => (e as HTMLInputElement).value);
+    // Another port on the same host: same *site*, so the SameSite=Strict cookie is sent, but
+    // another *origin*: the dashboard must refuse by Origin / Sec-Fetch-Site.
+    const port = await freePort();
+    const evil: Server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end(
+        `<!doctype html><form method="post" action="${dev.url}/tasks/${ids.crossSite}/retry">` +
+          `<input name="csrf" value="${csrf}"></form><script>document.forms[0].submit()</script>`,
+      );
+    });
+    await new Promise<void>((r) => evil.listen(port, "127.0.0.1", r));
+    try {
+      const cdp = await page.createCDPSession();
+      await cdp.send("Network.enable");
+      const sent: { cookies: string[]; origin?: string; site?: string }[] = [];
+      cdp.on("Network.requestWillBeSentExtraInfo", (e) => {
+        const h = e.headers as Record<string, string>;
+        const cookies = e.associatedCookies.filter((c) => c.blockedReasons.length === 0).map((c) => c.cookie.name);
+        sent.push({ cookies, origin: h.Origin ?? h.origin, site: h["Sec-Fetch-Site"] ?? h["sec-fetch-site"] });
+      });
+      const retry = page.waitForResponse((r) => r.url().endsWith(`/tasks/${ids.crossSite}/retry`) && r.request().method() === "POST");
+      await page.goto(`http://127.0.0.1:${port}/`);
+      const res = await retry;
+      await page.waitForSelector("h1");
+      expect(res.status()).toBe(403);
+      expect(await page.$eval("h1", (e) => e.textContent)).toBe("Refused");
+      await screenshot(page, "refused");
+      const post = sent.find((s) => s.origin === `http://127.0.0.1:${port}`);
+      expect(post).toBeDefined();
+      expect(post!.cookies).toContain(SESSION_COOKIE);
+      expect(post!.site).toBe("same-site");
+      await cdp.detach();
+    } finally {
+      evil.closeAllConnections(); // the browser keeps its connection open otherwise
+      await new Promise((r) => evil.close(r));
+    }
+    expect((await worker.get(ids.crossSite))!.state).toBe("failed");
+    expect(sim.tasks.get(ids.crossSite)!.recordInfoCalls).toBe(0);
+  });
+
+  it("the settings check names what this deployment lacks for production", async () => {
+    await page.goto(`${dev.url}/settings`);
+    const levels = await page.$$eval("[data-setting]", (els) => Object.fromEntries(els.map((e) => [e.getAttribute("data-setting"), e.getAttribute("data-level")])));
+    expect(levels.NOTIFY_URL).toBe("warn");
+    expect(levels.PUBLIC_URL).toBe("warn"); // http://127.0.0.1:…
+    expect(levels.WAV_SOURCE_HOSTS).toBe("warn"); // a local host
+    expect(levels.WEBHOOK_HMAC_KEY).toBe("ok");
+    await screenshot(page, "settings");
+  });
+
+  it("sign-out ends the session", async () => {
+    await page.goto(`${dev.url}/`);
+    const [res] = await Promise.all([page.waitForNavigation(), page.click("form[action='/sign-out'] button")]);
+    expect(new URL(res!.url()).pathname).toBe("/sign-in");
+    expect(await sessionCookie()).toBeUndefined();
+    await page.goto(`${dev.url}/tasks`);
+    expect(new URL(page.url()).pathname).toBe("/sign-in");
+    expect(urls.filter((u) => u.includes(KEYS.apiToken))).toEqual([]);
+  });
+});
+
+afterAll(() => {
+  // The two screenshots the README shows: refreshed on request (UPDATE_SCREENSHOTS=1), then committed.
+  if (process.env.UPDATE_SCREENSHOTS !== "1") return;
+  const shots = join(REPO_ROOT, "test/browser/screenshots");
+  mkdirSync(shots, { recursive: true });
+  for (const name of ["overview", "task-stored"]) {
+    try {
+      copyFileSync(join(REPO_ROOT, "test/browser/artifacts", `${name}.png`), join(shots, `${name}.png`));
+    } catch {
+      // that test did not get as far as its screenshot
+    }
+  }
+});
