@@ -3,7 +3,6 @@
 // here too. HEAD is implied wherever GET is listed (Hono answers HEAD with the GET route).
 
 export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
-  "/": ["GET"], // the dashboard; its sub-paths are its own
   "/healthz": ["GET"],
   "/callbacks/wav": ["POST"],
   "/api/tasks": ["GET", "POST"],
@@ -14,4 +13,16 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/api/tasks/:taskId/events": ["GET"],
   "/api/tasks/:taskId/notify": ["POST"],
   "/api/stats": ["GET"],
+  // The dashboard (src/dashboard/routes.tsx)
+  "/": ["GET"],
+  "/assets/dashboard.css": ["GET"],
+  "/assets/dashboard.js": ["GET"],
+  "/sign-in": ["GET", "POST"],
+  "/sign-out": ["POST"],
+  "/tasks": ["GET"],
+  "/tasks/:taskId": ["GET"],
+  "/tasks/:taskId/wav": ["GET", "HEAD"],
+  "/tasks/:taskId/retry": ["POST"],
+  "/tasks/:taskId/notify": ["POST"],
+  "/settings": ["GET"],
 };
