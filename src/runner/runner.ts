@@ -5,9 +5,10 @@
 // shard makes it from its alarm, never on a callback's acknowledgement path.
 //
 // Everything it knows is in its own SQLite tables (see ../storage/layout.ts):
-//   jobs     one row per kind: queued → running → done (with the report), deleted once the
-//            shard has the report. A row found `running` when the alarm starts was cut off by a
-//            dead isolate: that is how an interrupted attempt is recognised, from durable state.
+//   jobs     one row per kind: queued → running, deleted once the shard has the report (kept as
+//            done, with the report, while the shard cannot be reached). A row found `running`
+//            when the alarm starts was cut off by a dead isolate: that is how an interrupted
+//            attempt is recognised, from durable state.
 //   uploads  multipart uploads in progress; one left behind by a dead attempt is aborted.
 
 import { DurableObject } from "cloudflare:workers";
@@ -63,12 +64,15 @@ export class TaskRunner extends DurableObject<Env> {
     // Jobs queued while one runs are picked up by the same loop.
     for (let row = this.nextRow(); row !== null; row = this.nextRow()) {
       const job = JSON.parse(row.job) as RunnerJob;
-      if (row.phase !== "done") {
-        // `running` here means the alarm that set it never finished: its isolate died.
-        const report = row.phase === "running" ? interruptedReport(job) : await this.run(job);
-        this.finish(job, report);
-      }
-      if (!(await this.deliverReport(job.kind))) {
+      // `running` here means the alarm that set it never finished: its isolate died.
+      const report =
+        row.phase === "done" ? (JSON.parse(row.report!) as RunnerReport) : row.phase === "running" ? interruptedReport(job) : await this.run(job);
+      if (await this.sendReport(report)) {
+        // Forgotten once the shard has it (unless a newer job replaced it meanwhile).
+        this.sql.exec("DELETE FROM jobs WHERE kind = ? AND job = ?", job.kind, row.job);
+      } else {
+        // Kept with its report, so the next alarm hands it over without doing the work again.
+        this.sql.exec("UPDATE jobs SET phase = 'done', report = ? WHERE kind = ? AND job = ?", JSON.stringify(report), job.kind, row.job);
         reportFailed = true;
         break;
       }
@@ -81,34 +85,21 @@ export class TaskRunner extends DurableObject<Env> {
     return this.sql.exec<JobRow>("SELECT * FROM jobs ORDER BY kind DESC LIMIT 1").toArray()[0] ?? null;
   }
 
+  /** Marks the job running (durably, before any outbound work) and does it. */
   private async run(job: RunnerJob): Promise<RunnerReport> {
     this.sql.exec("UPDATE jobs SET phase = 'running' WHERE kind = ?", job.kind);
     return job.kind === "transfer" ? this.transfer(job) : this.announce(job);
   }
 
-  private finish(job: RunnerJob, report: RunnerReport): void {
-    // Only if the job was not replaced by a newer one meanwhile.
-    this.sql.exec(
-      "UPDATE jobs SET phase = 'done', report = ? WHERE kind = ? AND job = ?",
-      JSON.stringify(report),
-      job.kind,
-      JSON.stringify(job),
-    );
-  }
-
-  /** Hands the finished job's report to the shard; the job is forgotten once the shard has it. */
-  private async deliverReport(kind: string): Promise<boolean> {
-    const row = this.sql.exec<JobRow>("SELECT * FROM jobs WHERE kind = ? AND phase = 'done'", kind).toArray()[0];
-    if (!row) return true; // replaced by a newer job meanwhile: that one runs next
-    const report = JSON.parse(row.report!) as RunnerReport;
+  /** Hands a report to the task's shard; false when the shard could not be reached. */
+  private async sendReport(report: RunnerReport): Promise<boolean> {
     try {
       await shardFor(this.env, report.taskId).report(report);
+      return true;
     } catch (err) {
       console.error(`runner: report for ${report.taskId} not delivered: ${err instanceof Error ? err.message : String(err)}`);
       return false;
     }
-    this.sql.exec("DELETE FROM jobs WHERE kind = ? AND report = ?", kind, row.report);
-    return true;
   }
 
   private async transfer(job: TransferJob): Promise<TransferReport> {

@@ -71,24 +71,26 @@ export class TaskShard extends DurableObject<Env> {
 
   /** A verified callback: recorded (with its history entry) before this returns. */
   async ingest(taskId: string, result: ProviderResult, signed: SignedBy | null): Promise<{ outcome: CallbackOutcome }> {
-    if (this.store.isDeleted(taskId)) return { outcome: "ignored" }; // a late callback for a deleted task
+    const known = this.store.load(taskId);
+    if (!known && this.store.isDeleted(taskId)) return { outcome: "ignored" }; // a late callback for a deleted task
     const said = resultKey(result);
     const now = Date.now();
-    if (signed) {
+    if (signed && known) {
       const earlier = this.store.signedResult(taskId, signed.timestamp, signed.signature);
       if (earlier !== null && earlier !== said) {
         // The signature covers the task id and time, not the body: the same headers with another
         // result are a replay, not the provider (SPEC "Replayed signatures").
-        if (this.store.load(taskId)) this.history(taskId, now, "callback", { outcome: "signature_reused", ...resultDetail(result) });
+        this.history(taskId, now, "callback", { outcome: "signature_reused", ...resultDetail(result) });
         return { outcome: "signature_reused" };
       }
     }
     const event: TaskEvent = result.type === "wavUrl" ? { ...result, signedAt: signed?.timestamp ?? null } : result;
-    const { before, after } = this.update(taskId, event, now);
-    if (signed) this.store.rememberSignature(taskId, signed.timestamp, signed.signature, said);
-    const outcome: CallbackOutcome = after !== before ? "applied" : sameResult(before, result) ? "duplicate" : "ignored";
+    const after = apply(known, taskId, event, now, this.limits());
+    if (after !== null && after !== known) this.store.save(after);
+    if (signed) this.store.rememberSignature(taskId, signed.timestamp, signed.signature, said, known !== null);
+    const outcome: CallbackOutcome = after !== known ? "applied" : sameResult(known, result) ? "duplicate" : "ignored";
     this.history(taskId, now, "callback", { outcome, ...resultDetail(result) });
-    if (after !== before) this.recordOutcome(before, after!, now);
+    if (after !== known) this.recordOutcome(known, after!, now);
     // Also for a duplicate: the provider's redelivery re-arms a shard whose alarm was lost.
     await this.armAlarm();
     return { outcome };

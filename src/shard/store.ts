@@ -129,9 +129,17 @@ export class ShardStore {
   // History
 
   addEvent(taskId: string, at: number, type: string, detail: Record<string, unknown> = {}): void {
-    const seq =
-      (this.sql.exec<{ s: number | null }>("SELECT max(seq) AS s FROM events WHERE task_id = ?", taskId).one().s ?? 0) + 1;
-    this.sql.exec("INSERT INTO events (task_id, seq, at, type, detail) VALUES (?, ?, ?, ?, ?)", taskId, seq, at, type, JSON.stringify(detail));
+    const { seq } = this.sql
+      .exec<{ seq: number }>(
+        `INSERT INTO events (task_id, seq, at, type, detail)
+         SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ? FROM events WHERE task_id = ? RETURNING seq`,
+        taskId,
+        at,
+        type,
+        JSON.stringify(detail),
+        taskId,
+      )
+      .one();
     if (seq > MAX_EVENTS_PER_TASK) this.sql.exec("DELETE FROM events WHERE task_id = ? AND seq <= ?", taskId, seq - MAX_EVENTS_PER_TASK);
   }
 
@@ -153,9 +161,10 @@ export class ShardStore {
     );
   }
 
-  rememberSignature(taskId: string, signedAt: number, signature: string, result: string): void {
+  /** `prune`: forget this task's signatures too old to be replayed (a new task has none). */
+  rememberSignature(taskId: string, signedAt: number, signature: string, result: string, prune: boolean): void {
     this.sql.exec("INSERT OR IGNORE INTO signatures (task_id, signed_at, signature, result) VALUES (?, ?, ?, ?)", taskId, signedAt, signature, result);
-    this.sql.exec("DELETE FROM signatures WHERE task_id = ? AND signed_at < ?", taskId, signedAt - SIGNATURE_MEMORY_SECONDS);
+    if (prune) this.sql.exec("DELETE FROM signatures WHERE task_id = ? AND signed_at < ?", taskId, signedAt - SIGNATURE_MEMORY_SECONDS);
   }
 
   // The indexes: listings, the cron, the alarm
