@@ -92,7 +92,7 @@ export async function benchAck(opts: AckOptions): Promise<AckResult> {
   }
 }
 
-/** Failure callbacks for new tasks: the ack path (verify, new task object, durable write) without the transfer it starts. */
+/** Failure callbacks for new tasks: the ack path (verify, one durable write into the task's shard) without the transfer it starts. */
 async function benchFailures(opts: AckOptions): Promise<LoadResult> {
   const dev = await startDevWorker({ vars: workerVarsFor(opts.sim, opts.keys), ...(opts.tmpRoot ? { tmpRoot: opts.tmpRoot } : {}) });
   try {

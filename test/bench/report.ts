@@ -100,7 +100,7 @@ export function rows(r: BenchResults): Row[] {
   if (r.ack) {
     const { healthz: h, callbacks: c, connections } = r.ack;
     out.push({
-      measure: `Callback ack p50, concurrency ${connections}`,
+      measure: `Success callback ack p50, concurrency ${connections}`,
       value: fmtMs(c.latencyMs.p50),
       reference: `/healthz ${fmtMs(h.latencyMs.p50)}`,
       ratio: fmtRatio(c.latencyMs.p50 / h.latencyMs.p50),
@@ -152,7 +152,7 @@ export function rows(r: BenchResults): Row[] {
     if (r.ack.floor) {
       const f = r.ack.floor;
       out.push({
-        measure: `(reference) callback ack vs new Durable Object + 1 write, concurrency ${connections}`,
+        measure: `(reference) success callbacks vs a new Durable Object + 1 write per request, concurrency ${connections}`,
         value: `p50 ${fmtMs(c.latencyMs.p50)}, p99 ${fmtMs(c.latencyMs.p99)}, ${c.rps.toFixed(0)} req/s`,
         reference: `floor: p50 ${fmtMs(f.latencyMs.p50)}, p99 ${fmtMs(f.latencyMs.p99)}, ${f.rps.toFixed(0)} req/s`,
         ratio: `p99 ${fmtRatio(c.latencyMs.p99 / f.latencyMs.p99)}, req/s ${fmtRatio(c.rps / f.rps)}`,
@@ -292,15 +292,15 @@ ${passed} of ${judged.length} targets met.
 - **Callback ack**${ack ? ` (${ack.seconds} s per side, concurrency ${ack.connections})` : ""}: autocannon with ${ack?.connections ?? 50} connections,
   one request in flight on each, for a fixed time: first \`GET /healthz\`, then \`POST /callbacks/wav\` on the
   same \`wrangler dev\` session, after a warm-up of both. Every callback is signed (HMAC as the provider
-  does it) and names a new task, so each one creates a task object and starts a transfer of a small WAV
-  from the simulator in the background — as in production, where each callback is a new task.
+  does it) and names a new task, so each one is recorded in the task's shard (an object that exists
+  already) and, behind the answer, makes the task's runner object, which transfers a small WAV from the
+  simulator and reports back — as in production, where each callback is a new task.
   Throughput is 2xx answers per second of wall time. Afterwards a sample of the acknowledged tasks is
   checked to be \`stored\`${ack ? ` (${ack.storedAfter.stored} of ${ack.storedAfter.checked})` : ""}. The "(reference)" row runs the same load against
-  test/bench/floor, a worker that only writes one row into a new Durable Object per request: the least
-  that keeping each task in its own object costs on this machine. It has no target; it tells how much of
-  the gap to \`/healthz\` is the platform's and how much is the worker's. The "failure callbacks" row
-  sends signed failure callbacks (code 451) for new tasks to a fresh session: the same ack path, but no
-  WAV transfer runs behind it.
+  test/bench/floor, a worker that only writes one row into a new Durable Object per request: what making
+  one new object costs on this machine (each success callback makes one runner behind its answer). It has
+  no target. The "failure callback" rows send signed failure callbacks (code 451) for new tasks to a fresh
+  session: the same ack path, with no runner and no transfer behind it.
 - **Ingest** (${sizes || "n/a"}): one WAV served by the simulator (made on the fly, hashed as it is sent). Each
   run starts a fresh \`wrangler dev\` session with fresh local state, pushes a 1 MiB WAV through the same path
   to warm it up, takes the idle RSS (median over 1 s), then measures. Worker: from sending the signed

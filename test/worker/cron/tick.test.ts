@@ -1,4 +1,4 @@
-// The cron path: due tasks found through the index shards, polled through their own objects.
+// The cron path: due tasks found through each shard's poll index and polled by the shard itself.
 // Time is moved with fake Date (shared by the Worker's code in this isolate); alarms that the
 // fake clock would put in the future are run with runDurableObjectAlarm.
 import { createScheduledController, runDurableObjectAlarm } from "cloudflare:test";

@@ -10,7 +10,7 @@ async function counts(): Promise<Record<string, number>> {
 }
 
 describe("GET /api/stats", () => {
-  it("counts the tasks in each state over every index shard", async () => {
+  it("counts the tasks in each state over every shard", async () => {
     const before = await counts();
     expect(Object.keys(before).sort()).toEqual(["downloading", "failed", "pending", "stored"]);
 
