@@ -45,26 +45,32 @@ export async function runDue(taskId: string, rounds = 6): Promise<void> {
  * the rows are written as it would leave them). Then a fresh runner instance, as after the crash,
  * and the alarm the runtime retries. Returns whether that alarm ran.
  */
-export async function crashMidAttempt(taskId: string): Promise<boolean> {
+export async function crashMidAttempt(taskId: string, opts: { leftoverUploadId?: string; evict?: boolean } = {}): Promise<boolean> {
   const job = await runInDurableObject(shardOf(taskId), (instance) => {
     // The shard's own transition, as its alarm makes it (private to the class, used here alone).
     const shard = instance as unknown as { update(id: string, e: { type: "transferStarted" }, now: number): { after: Task } };
     const { after } = shard.update(taskId, { type: "transferStarted" }, Date.now());
     return { kind: "transfer", taskId, attempt: after.attempts, sourceUrl: after.sourceUrl!, refreshUrl: false, adopt: false } satisfies RunnerJob;
   });
-  let runner = await runnerOf(taskId);
-  if (!runner) {
-    const id = env.RUNNERS.newUniqueId();
-    await runInDurableObject(shardOf(taskId), (_i, state) => {
-      state.storage.sql.exec("UPDATE tasks SET runner_id = ? WHERE task_id = ?", id.toString(), taskId);
-    });
-    runner = env.RUNNERS.get(id);
-  }
+  const runner = await prepareRunner(taskId);
   await runInDurableObject(runner, async (_i, state) => {
     state.storage.sql.exec("INSERT OR REPLACE INTO jobs (kind, job, phase, report) VALUES ('transfer', ?, 'running', NULL)", JSON.stringify(job));
+    // The dead attempt had started a multipart upload (a chunked source) when it died.
+    if (opts.leftoverUploadId) state.storage.sql.exec("INSERT INTO uploads (upload_id, task_id) VALUES (?, ?)", opts.leftoverUploadId, taskId);
     // The runtime's retry of the dead alarm; in the future here so that only this test runs it.
     await state.storage.setAlarm(Date.now() + 60_000);
   });
-  await evictDurableObject(runner);
+  if (opts.evict !== false) await evictDurableObject(runner);
   return runDurableObjectAlarm(runner);
+}
+
+/** The task's runner, made (and kept in the task's row) if the shard has none yet. */
+export async function prepareRunner(taskId: string): Promise<DurableObjectStub<TaskRunner>> {
+  const existing = await runnerOf(taskId);
+  if (existing) return existing;
+  const id = env.RUNNERS.newUniqueId();
+  await runInDurableObject(shardOf(taskId), (_i, state) => {
+    state.storage.sql.exec("UPDATE tasks SET runner_id = ? WHERE task_id = ?", id.toString(), taskId);
+  });
+  return env.RUNNERS.get(id);
 }

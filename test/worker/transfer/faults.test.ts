@@ -3,7 +3,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { transferWav } from "../../../src/transfer/transfer";
-import { crashMidAttempt, runDue } from "../../helpers/durable";
+import { runInDurableObject } from "cloudflare:test";
+import { crashMidAttempt, prepareRunner, runDue } from "../../helpers/durable";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
 import { getTask, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
@@ -44,6 +45,17 @@ async function waitingToRetry(then?: () => Response): Promise<{ taskId: string; 
   await sendCallback(successBody(taskId, url));
   await settled(taskId, "source_http_error");
   return { taskId, url };
+}
+
+/** Fault injection over the real binding: every call goes to R2 except the one made to fail. */
+function failing(bucket: R2Bucket, method: "put" | "createMultipartUpload" | "get"): R2Bucket {
+  return new Proxy(bucket, {
+    get(target, prop) {
+      if (prop === method) return () => Promise.reject(new Error("We encountered an internal error. Please try again. (10001)"));
+      const value = Reflect.get(target, prop) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** A lazily generated body: `total` bytes after a WAV header, never held whole. */
@@ -227,6 +239,37 @@ describe("crash after the commit", () => {
     expect(requestsTo(url)).toHaveLength(1); // only the first, failed attempt reached the source
   });
 
+  it("reading a committed object back fails: the retry fetches afresh instead of burning attempts", async () => {
+    const wav = makeWav({ seconds: 1, seed: 3 });
+    const { taskId, url } = await waitingToRetry(() => wavResponse(wav));
+    await env.BUCKET.put(`wav/${taskId}.wav`, makeWav({ seconds: 1, seed: 4 }), { customMetadata: { taskId, sourceUrl: url } });
+    // The runner's R2 answers every get() with an error (the adoption reads the object back).
+    const runner = await prepareRunner(taskId);
+    await runInDurableObject(runner, (instance) => {
+      const self = instance as unknown as { env: Env };
+      self.env = { ...self.env, BUCKET: failing(env.BUCKET, "get") };
+    });
+    await crashMidAttempt(taskId, { evict: false });
+    const task = await waitForState(taskId, ["stored", "failed"]);
+    expect(task).toMatchObject({ state: "stored", attempts: 3 });
+    expect(task.wav?.sha256).toBe(await sha256Hex(wav));
+    expect(requestsTo(url)).toHaveLength(2);
+  });
+
+  it("a multipart upload the dead attempt left behind is aborted before the next attempt", async () => {
+    const wav = makeWav({ seconds: 1, seed: 7 });
+    const { taskId } = await waitingToRetry(() => wavResponse(wav));
+    const key = `wav/${taskId}.wav`;
+    const leftover = await env.BUCKET.createMultipartUpload(key);
+    await leftover.uploadPart(1, new Uint8Array(6 << 20));
+    await crashMidAttempt(taskId, { leftoverUploadId: leftover.uploadId });
+    const task = await waitForState(taskId, ["stored", "failed"]);
+    expect(task.wav?.sha256).toBe(await sha256Hex(wav));
+    // The leftover upload is gone: it can take no more parts and can never be completed.
+    await expect(env.BUCKET.resumeMultipartUpload(key, leftover.uploadId).uploadPart(2, new Uint8Array(10))).rejects.toThrow();
+    expect(await sha256Hex(await (await env.BUCKET.get(key))!.arrayBuffer())).toBe(await sha256Hex(wav));
+  });
+
   it("an object that names another source is not adopted", async () => {
     const fresh = makeWav({ seconds: 1, seed: 5 });
     const { taskId, url } = await waitingToRetry(() => wavResponse(fresh));
@@ -293,17 +336,6 @@ describe("refused sources (SSRF)", () => {
 });
 
 describe("storage faults", () => {
-  // Fault injection over the real binding: every call goes to R2 except the one made to fail.
-  function failing(bucket: R2Bucket, method: "put" | "createMultipartUpload"): R2Bucket {
-    return new Proxy(bucket, {
-      get(target, prop) {
-        if (prop === method) return () => Promise.reject(new Error("We encountered an internal error. Please try again. (10001)"));
-        const value = Reflect.get(target, prop) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  }
-
   for (const method of ["put", "createMultipartUpload"] as const) {
     it(`an R2 ${method} that fails is a retryable storage failure and leaves no object`, async () => {
       const taskId = uniqueTaskId("r2");
