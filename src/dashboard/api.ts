@@ -5,33 +5,13 @@
 import type { Context } from "hono";
 import { app } from "../app";
 import { readConfig } from "../config";
+import type { HistoryEntry } from "../shard/store";
+import type { TaskView } from "../task/view";
 
-/** A task as GET /api/tasks/:id answers it (SPEC.md, "A task, as JSON"); newer fields optional. */
-export interface TaskJson {
-  taskId: string;
-  state: "pending" | "downloading" | "stored" | "failed";
-  createdAt: string;
-  updatedAt: string;
-  attempts: number;
-  source: { url: string } | null;
-  wav: { key: string; size: number; sha256: string; contentType: string } | null;
-  error: { code: string; message: string } | null;
-  nextAttemptAt?: string | null;
-  music?: { taskId: string; audioId: string } | null;
-  notification?: {
-    state: string;
-    attempts: number;
-    lastStatus: number | null;
-    nextAttemptAt: string | null;
-    deliveredAt: string | null;
-  };
-}
+/** A task as GET /api/tasks/:id answers it (SPEC.md, "A task, as JSON"). */
+export type TaskJson = TaskView;
 
-export interface TaskEvent {
-  at: string;
-  type: string;
-  [detail: string]: unknown;
-}
+export type TaskEvent = HistoryEntry;
 
 export type StateCounts = Record<TaskJson["state"], number>;
 
@@ -52,7 +32,7 @@ export interface DashboardApi {
   list(q: { state?: string; limit?: number; cursor?: string }): Promise<{ tasks: TaskJson[]; cursor: string | null }>;
   /** null when the task is unknown. */
   task(taskId: string): Promise<TaskJson | null>;
-  /** null while this deployment has no history route (or the task is gone). */
+  /** null when the task is gone (deleted meanwhile). */
   events(taskId: string): Promise<TaskEvent[] | null>;
   retry(taskId: string): Promise<TaskJson>;
   notify(taskId: string): Promise<void>;
@@ -100,7 +80,7 @@ export function apiFor(c: Context): DashboardApi {
     },
     events: async (taskId) => {
       const res = await call("GET", `/api/tasks/${id(taskId)}/events`);
-      if (res.status === 404 || res.status === 405) {
+      if (res.status === 404) {
         await res.body?.cancel();
         return null;
       }

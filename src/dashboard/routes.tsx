@@ -94,7 +94,7 @@ function outcome(c: Context, taskId: string, err: unknown): Response {
   let notice: string;
   if (!(err instanceof ApiCallError)) throw err;
   if (err.code in NOTICES) notice = err.code;
-  else if (err.status === 404 || err.status === 405) notice = "unavailable";
+  else if (err.status === 404) notice = "gone";
   else notice = "failed";
   return c.redirect(`/tasks/${encodeURIComponent(taskId)}?notice=${notice}`, 303);
 }

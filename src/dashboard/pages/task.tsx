@@ -8,7 +8,7 @@ export const NOTICES: Record<string, { kind: "ok" | "error"; text: string }> = {
   already_stored: { kind: "error", text: "The task is already stored; nothing to retry." },
   notifications_off: { kind: "error", text: "Notifications are off: set NOTIFY_URL and NOTIFY_SECRET first." },
   not_final: { kind: "error", text: "The task is not stored or failed yet; there is nothing to redeliver." },
-  unavailable: { kind: "error", text: "This deployment does not offer that action yet." },
+  gone: { kind: "error", text: "This task no longer exists (it was deleted)." },
 };
 
 function Detail(props: { name: string; children: unknown }) {
