@@ -12,7 +12,7 @@ import { apiError, redactSecrets } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { apiAuth } from "../middleware/api-auth";
 import { readJson, requireJson } from "../middleware/require-json";
-import { HTTPException } from "hono/http-exception";
+import type { HTTPException } from "hono/http-exception";
 import { decodeCursor, listTasks } from "../shard/list";
 import { shardFor, submissionShard } from "../shard/shards";
 import { TASK_ID_PATTERN } from "../storage/layout";
@@ -79,13 +79,10 @@ export const tasks = new Hono<AppEnv>()
   // Downloads first: the only routes a signed link may open.
   .on(["GET", "HEAD"], "/:taskId/wav", apiAuth({ allowSignedLink: true }), async (c) => {
     const taskId = taskIdParam(c.req.param("taskId"));
-    try {
-      return await serveWav(c.env.BUCKET, taskId, c.req.raw);
-    } catch (err) {
-      // No object: an unknown task says so; a known one is not stored (yet).
-      if (err instanceof HTTPException && err.status === 404) await taskOr404(c.env, taskId);
-      throw err;
-    }
+    // The task's state decides, not the bucket: nothing is served for a deleted or unfinished task.
+    const task = await taskOr404(c.env, taskId);
+    if (task.state !== "stored") throw apiError(404, "not_stored", `No WAV is stored for task ${taskId} yet (state ${task.state}).`);
+    return serveWav(c.env.BUCKET, taskId, c.req.raw);
   })
   .use("*", apiAuth())
 

@@ -1,6 +1,7 @@
 // What a shard hands a task's runner, and what the runner reports back. One job of each kind at a
-// time per runner; an attempt number ties every report to the attempt the shard recorded, so a
-// late or repeated report of an older attempt changes nothing.
+// time per runner. Every report names the runner that made it and the attempt (and, for
+// announcements, the round) it answers, so a late or repeated report — of an older attempt, of a
+// redelivery's previous round, of a runner from before the task was deleted — changes nothing.
 
 import type { TaskError, WavInfo } from "../task/machine";
 
@@ -18,6 +19,8 @@ export interface TransferJob {
 export interface AnnounceJob {
   kind: "announce";
   taskId: string;
+  /** The notification round (a redelivery starts a new one) and the attempt within it. */
+  round: number;
   attempt: number;
   messageId: string;
   /** The announcement's JSON body, built by the shard when the attempt was handed out. */
@@ -35,6 +38,8 @@ export type TransferResult =
 export interface TransferReport {
   kind: "transfer";
   taskId: string;
+  /** The runner's own id: the shard accepts reports only from the task's current runner. */
+  runnerId: string;
   attempt: number;
   /** The record-info look-up made before the fetch, if any. */
   refresh?: { url: string | null; flag?: string; error?: string };
@@ -44,6 +49,8 @@ export interface TransferReport {
 export interface AnnounceReport {
   kind: "announce";
   taskId: string;
+  runnerId: string;
+  round: number;
   attempt: number;
   status: number | null;
   outcome: "delivered" | "retry" | "gone";

@@ -41,9 +41,13 @@ type JobRow = { kind: string; job: string; phase: "queued" | "running" | "done";
 export class TaskRunner extends DurableObject<Env> {
   private readonly sql: SqlStorage;
 
+  /** This runner's id, as the task's row keeps it. */
+  private readonly id: string;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.id = ctx.id.toString();
     for (const statement of SCHEMA) this.sql.exec(statement);
   }
 
@@ -66,7 +70,7 @@ export class TaskRunner extends DurableObject<Env> {
       const job = JSON.parse(row.job) as RunnerJob;
       // `running` here means the alarm that set it never finished: its isolate died.
       const report =
-        row.phase === "done" ? (JSON.parse(row.report!) as RunnerReport) : row.phase === "running" ? interruptedReport(job) : await this.run(job);
+        row.phase === "done" ? (JSON.parse(row.report!) as RunnerReport) : row.phase === "running" ? interruptedReport(job, this.id) : await this.run(job);
       if (await this.sendReport(report)) {
         // Forgotten once the shard has it (unless a newer job replaced it meanwhile).
         this.sql.exec("DELETE FROM jobs WHERE kind = ? AND job = ?", job.kind, row.job);
@@ -117,7 +121,7 @@ export class TaskRunner extends DurableObject<Env> {
       // The dead attempt may have committed the object just before it died.
       try {
         const adopted = await adoptStoredWav(this.env.BUCKET, job.taskId, sourceUrl);
-        if (adopted) return { kind: "transfer", taskId: job.taskId, attempt: job.attempt, refresh, result: { ok: true, wav: adopted } };
+        if (adopted) return { kind: "transfer", taskId: job.taskId, runnerId: this.id, attempt: job.attempt, refresh, result: { ok: true, wav: adopted } };
       } catch (err) {
         // Reading it back failed: fetch afresh rather than spend an attempt on it.
         console.warn(`transfer ${job.taskId}: adopting the stored object failed (${err instanceof Error ? err.message : String(err)}); fetching again`);
@@ -137,7 +141,7 @@ export class TaskRunner extends DurableObject<Env> {
       },
     });
     if (!result.ok) console.warn(`transfer ${job.taskId}: ${result.error.code}: ${result.error.message}`);
-    return { kind: "transfer", taskId: job.taskId, attempt: job.attempt, refresh, result };
+    return { kind: "transfer", taskId: job.taskId, runnerId: this.id, attempt: job.attempt, refresh, result };
   }
 
   /** record-info's current URL for the task (the shard has checked the 30 s poll rule). */
@@ -167,7 +171,7 @@ export class TaskRunner extends DurableObject<Env> {
 
   private async announce(job: AnnounceJob): Promise<AnnounceReport> {
     const config = readConfig(this.env);
-    const base = { kind: "announce", taskId: job.taskId, attempt: job.attempt } as const;
+    const base = { kind: "announce", taskId: job.taskId, runnerId: this.id, round: job.round, attempt: job.attempt } as const;
     if (!config.NOTIFY_URL || !config.NOTIFY_SECRET) {
       return { ...base, status: null, outcome: "retry", message: "NOTIFY_URL is no longer set" };
     }
@@ -181,7 +185,7 @@ export class TaskRunner extends DurableObject<Env> {
   }
 }
 
-function interruptedReport(job: RunnerJob): RunnerReport {
-  if (job.kind === "transfer") return { kind: "transfer", taskId: job.taskId, attempt: job.attempt, result: { ok: false, interrupted: true } };
-  return { kind: "announce", taskId: job.taskId, attempt: job.attempt, status: null, outcome: "retry", message: "the attempt was interrupted" };
+function interruptedReport(job: RunnerJob, runnerId: string): RunnerReport {
+  if (job.kind === "transfer") return { kind: "transfer", taskId: job.taskId, runnerId, attempt: job.attempt, result: { ok: false, interrupted: true } };
+  return { kind: "announce", taskId: job.taskId, runnerId, round: job.round, attempt: job.attempt, status: null, outcome: "retry", message: "the attempt was interrupted" };
 }

@@ -8,6 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { ProviderResult } from "../callback/schema";
 import { readConfig, type Config } from "../config";
+import { redactSecrets } from "../http/errors";
 import { DEFAULT_DOWNLOAD_LINK_TTL_SECONDS, makeDownloadLink } from "../download/signed-link";
 import { announcementBody, newMessageId } from "../notify/message";
 import { getWavRecord, ProviderError, submitWav } from "../provider/client";
@@ -84,7 +85,11 @@ export class TaskShard extends DurableObject<Env> {
         return { outcome: "signature_reused" };
       }
     }
-    const event: TaskEvent = result.type === "wavUrl" ? { ...result, signedAt: signed?.timestamp ?? null } : result;
+    const event: TaskEvent =
+      result.type === "wavUrl"
+        ? { ...result, signedAt: signed?.timestamp ?? null }
+        : // The provider's text may quote the callBackUrl, and that carries ?token=.
+          { ...result, error: { code: result.error.code, message: redactSecrets(result.error.message, this.env) } };
     const after = apply(known, taskId, event, now, this.limits());
     if (after !== null && after !== known) this.store.save(after);
     if (signed) this.store.rememberSignature(taskId, signed.timestamp, signed.signature, said, known !== null);
@@ -141,11 +146,12 @@ export class TaskShard extends DurableObject<Env> {
     const now = Date.now();
     this.history(taskId, now, "retry_requested", { state: task.state });
     let { after } = this.update(taskId, { type: "retryRequested" }, now);
-    this.recordOutcome(task, after!, now);
+    this.recordOutcome(task, after, now);
     // A pending task (or a failed one without a URL) is polled now, within the 30 s rule.
     if (after!.state === "pending" && mayPoll(after!, now)) {
       await this.pollTask(taskId);
       after = this.store.load(taskId);
+      if (!after) return null; // deleted while the provider answered
     }
     await this.armAlarm();
     return { task: toView(after!) };
@@ -165,8 +171,9 @@ export class TaskShard extends DurableObject<Env> {
   /** DELETE: the WAV, the state and the history go; the id is remembered as deleted. */
   async delete(taskId: string): Promise<boolean> {
     if (!this.store.load(taskId)) return false;
-    await this.env.BUCKET.delete(wavKey(taskId));
+    // State first: a runner's report that arrives meanwhile finds no task and removes its object.
     this.store.delete(taskId, Date.now());
+    await this.env.BUCKET.delete(wavKey(taskId));
     return true;
   }
 
@@ -181,6 +188,9 @@ export class TaskShard extends DurableObject<Env> {
     const known = this.store.submission(music.taskId, music.audioId);
     if (known !== null) {
       const lookup = await shardFor(this.env, known).get(known);
+      // A resubmission (of a failed task) may have landed while we asked.
+      const now = this.store.submission(music.taskId, music.audioId);
+      if (now !== known) return { wavTaskId: now!, created: false };
       if (lookup && "task" in lookup && lookup.task.state !== "failed") return { wavTaskId: known, created: false };
     }
     const key = `${music.taskId}\n${music.audioId}`;
@@ -220,18 +230,22 @@ export class TaskShard extends DurableObject<Env> {
     const now = Date.now();
     const task = this.store.load(r.taskId);
     if (!task) {
-      // Deleted while the runner worked: whatever it wrote goes too.
-      if (r.kind === "transfer" && r.result.ok) await this.env.BUCKET.delete(wavKey(r.taskId));
+      // Deleted while the runner worked: whatever it may have written goes too (an interrupted
+      // attempt may have committed its object before it died).
+      if (r.kind === "transfer") await this.env.BUCKET.delete(wavKey(r.taskId));
       return;
     }
+    // Only from the task's current runner: one from before a delete and re-registration is stale.
+    if (r.runnerId !== this.store.runnerId(r.taskId)) return;
     if (r.kind === "transfer") this.applyTransferReport(task, r, now);
     else this.applyAnnounceReport(task, r, now);
     await this.armAlarm();
   }
 
   private applyTransferReport(task: Task, r: TransferReport, now: number): void {
-    // Only the attempt the shard is waiting for; a late or repeated report changes nothing.
-    if (task.state !== "downloading" || task.attempts !== r.attempt || task.attemptStartedAt === null) return;
+    // Only the attempt handed out last; a late or repeated report changes nothing. (A success
+    // for an attempt already counted as lost still counts: the machine takes it.)
+    if (task.state !== "downloading" || task.attempts !== r.attempt) return;
     if (r.refresh) {
       this.history(task.taskId, now, "poll", r.refresh.error ? { error: r.refresh.error } : { flag: r.refresh.flag ?? null });
       if (r.refresh.url) this.update(task.taskId, { type: "urlRefreshed", url: r.refresh.url }, now);
@@ -243,18 +257,28 @@ export class TaskShard extends DurableObject<Env> {
         ? { type: "transferInterrupted" }
         : { type: "transferFailed", error: result.error, retryable: result.retryable, refreshUrl: result.refreshUrl };
     const { before, after } = this.update(task.taskId, event, now);
-    this.recordOutcome(before, after!, now);
+    this.recordOutcome(before, after, now);
   }
 
   private applyAnnounceReport(task: Task, r: AnnounceReport, now: number): void {
-    if (task.notification.attempts !== r.attempt || task.notification.sendingSince === null) return;
-    const { after } = this.update(task.taskId, { type: "notifyAnswered", status: r.status, outcome: r.outcome }, now);
-    const n = after!.notification;
+    const n = task.notification;
+    // Only the round and attempt handed out last (a redelivery starts a new round).
+    if (n.round !== r.round || n.attempts !== r.attempt) return;
+    this.announcementAnswered(task, r.status, r.outcome, r.message, now);
+  }
+
+  /** The answer to the announcement attempt in flight, with its history entry. */
+  private announcementAnswered(task: Task, status: number | null, outcome: AnnounceReport["outcome"], message: string, now: number): void {
+    if (task.notification.sendingSince === null) return;
+    const attempt = task.notification.attempts;
+    const { after } = this.update(task.taskId, { type: "notifyAnswered", status, outcome }, now);
+    if (!after) return;
+    const n = after.notification;
     this.history(task.taskId, now, "notification", {
-      attempt: r.attempt,
-      status: r.status,
+      attempt,
+      status,
       outcome: n.state === "delivered" ? "delivered" : n.state === "failed" ? "failed" : "retrying",
-      message: r.message,
+      message,
       nextAttemptAt: n.state === "pending" ? iso(n.nextAttemptAt) : null,
     });
   }
@@ -281,19 +305,21 @@ export class TaskShard extends DurableObject<Env> {
       if (task.attemptStartedAt !== null) {
         // Handed out and never answered within the lease: the attempt is lost.
         const { before, after } = this.update(taskId, { type: "transferInterrupted" }, now);
-        this.recordOutcome(before, after!, now);
+        this.recordOutcome(before, after, now);
         task = after!;
       }
       if (task.state === "downloading" && task.attemptStartedAt === null && task.dueAt !== null && task.dueAt <= now) {
         await this.startTransfer(task, now);
-        task = this.store.load(taskId)!;
+        const reloaded = this.store.load(taskId);
+        if (!reloaded) return; // deleted meanwhile
+        task = reloaded;
       }
     }
     const n = task.notification;
     if (n.state === "pending" && n.nextAttemptAt !== null && n.nextAttemptAt <= now) {
       if (n.sendingSince !== null) {
         // Handed out and never answered: count it as a failed attempt and plan the next.
-        this.applyAnnounceReport(task, { kind: "announce", taskId, attempt: n.attempts, status: null, outcome: "retry", message: "no answer from the runner" }, now);
+        this.announcementAnswered(task, null, "retry", "no answer from the runner", now);
       } else {
         await this.startAnnouncement(task, now);
       }
@@ -303,7 +329,8 @@ export class TaskShard extends DurableObject<Env> {
   private async startTransfer(task: Task, now: number): Promise<void> {
     // A link refresh polls record-info: only with a key, and never within 30 s of the last poll.
     const refreshUrl = task.refreshUrl && Boolean(readConfig(this.env).SUNO_API_KEY) && (task.lastPolledAt === null || now - task.lastPolledAt >= MIN_POLL_INTERVAL_MS);
-    const adopt = task.error?.code === "interrupted";
+    // The previous attempt may have committed its object before it was lost: adopt it if so.
+    const adopt = task.error?.code === "interrupted" || task.error?.code === "runner_unreachable";
     const { after } = this.update(task.taskId, { type: "transferStarted", refreshUrl }, now);
     this.history(task.taskId, now, "transfer_started", { attempt: after!.attempts, host: hostOf(after!.sourceUrl) });
     const job: RunnerJob = { kind: "transfer", taskId: task.taskId, attempt: after!.attempts, sourceUrl: after!.sourceUrl!, refreshUrl, adopt };
@@ -316,7 +343,7 @@ export class TaskShard extends DurableObject<Env> {
         error: { code: "runner_unreachable", message: "the transfer could not be started; it will be retried" },
         retryable: true,
       }, Date.now());
-      this.recordOutcome(failed.before, failed.after!, Date.now());
+      this.recordOutcome(failed.before, failed.after, Date.now());
     }
   }
 
@@ -326,11 +353,15 @@ export class TaskShard extends DurableObject<Env> {
     const n = t.notification;
     const download = t.state === "stored" ? await this.downloadFor(t.taskId) : undefined;
     const body = announcementBody({ type: n.type!, reachedAt: n.reachedAt!, task: toView(t), download });
+    if (!this.store.load(t.taskId)) return; // deleted meanwhile
     try {
-      await this.runner(t.taskId).start({ kind: "announce", taskId: t.taskId, attempt: n.attempts, messageId: n.messageId!, body });
+      await this.runner(t.taskId).start({ kind: "announce", taskId: t.taskId, round: n.round, attempt: n.attempts, messageId: n.messageId!, body });
     } catch (err) {
       console.error(`shard: runner for ${t.taskId} unreachable: ${err instanceof Error ? err.message : String(err)}`);
-      this.applyAnnounceReport(t, { kind: "announce", taskId: t.taskId, attempt: n.attempts, status: null, outcome: "retry", message: "the runner could not be reached" }, Date.now());
+      const current = this.store.load(t.taskId);
+      if (current && current.notification.round === n.round && current.notification.attempts === n.attempts) {
+        this.announcementAnswered(current, null, "retry", "the runner could not be reached", Date.now());
+      }
     }
   }
 
@@ -393,44 +424,61 @@ export class TaskShard extends DurableObject<Env> {
       this.store.save(task); // back in the index at its due time
       return { outcome: "not_due", providerCalled: false };
     }
+    const config = readConfig(this.env);
+    if (!config.SUNO_API_KEY) {
+      // Nobody to ask: the task waits (and expires) without counting as provider trouble.
+      const event: TaskEvent = isExpired(task, now, limits) ? { type: "expired" } : { type: "pollNoResult", message: "SUNO_API_KEY is not set, so the provider cannot be asked" };
+      const { before, after } = this.update(taskId, event, now);
+      this.recordOutcome(before, after, now);
+      return { outcome: event.type === "expired" ? "failed" : "pending", providerCalled: false };
+    }
     // Recorded before the call: an overlapping poll sees it and stays away for 30 s.
     this.update(taskId, { type: "pollStarted" }, now);
 
-    const config = readConfig(this.env);
     let event: TaskEvent;
     let outcome: PollOutcome;
     try {
       const record = await getWavRecord({ baseUrl: config.SUNO_API_BASE, apiKey: config.SUNO_API_KEY }, taskId);
+      if (!this.store.load(taskId)) return { outcome: "not_due", providerCalled: true }; // deleted meanwhile
       this.history(taskId, Date.now(), "poll", record.status === "success" || record.status === "failed" ? { flag: record.flag } : record.status === "pending" ? { flag: "PENDING" } : { error: record.message });
       if (record.status === "success") [event, outcome] = [{ type: "wavUrl", url: record.url, signedAt: null }, "resolved"];
-      else if (record.status === "failed") [event, outcome] = [{ type: "providerFailed", error: { code: record.code, message: record.message } }, "failed"];
+      else if (record.status === "failed") {
+        const error = { code: redactSecrets(record.code, this.env), message: redactSecrets(record.message, this.env) };
+        [event, outcome] = [{ type: "providerFailed", error }, "failed"];
+      }
       else if (isExpired(task, now, limits)) [event, outcome] = [{ type: "expired" }, "failed"];
       else if (record.status === "unknown") [event, outcome] = [{ type: "pollNoResult", message: record.message }, "pending"];
       else [event, outcome] = [{ type: "pollPending" }, "pending"];
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
+      if (!this.store.load(taskId)) return { outcome: "not_due", providerCalled: true }; // deleted meanwhile
       this.history(taskId, Date.now(), "poll", { error: `provider code ${err.code}` });
       if (isExpired(task, now, limits)) [event, outcome] = [{ type: "expired" }, "failed"];
       else [event, outcome] = [{ type: "pollPending" }, err.trouble ? "provider_trouble" : "pending"];
     }
     const { before, after } = this.update(taskId, event, Date.now());
-    this.recordOutcome(before, after!, Date.now());
+    this.recordOutcome(before, after, Date.now());
     return { outcome, providerCalled: true };
   }
 
   // ── Helpers ─────────────────────────────────────────────────────────────────────────────
 
-  /** Loads, applies, and saves when something changed (synchronously: one transaction). */
+  /**
+   * Loads, applies, and saves when something changed (synchronously: one transaction). Only a
+   * registration makes a task here (a callback does in ingest): an event for a task deleted while
+   * its poll or report was under way must not bring it back.
+   */
   private update(taskId: string, event: TaskEvent, now: number): { before: Task | null; after: Task | null } {
     const before = this.store.load(taskId);
+    if (!before && event.type !== "registered") return { before, after: null };
     const after = apply(before, taskId, event, now, this.limits());
     if (after !== null && after !== before) this.store.save(after);
     return { before, after };
   }
 
   /** History entries for what a change meant: stored, failed, a failed attempt's plan. */
-  private recordOutcome(before: Task | null, after: Task, now: number): void {
-    if (before === after) return;
+  private recordOutcome(before: Task | null, after: Task | null, now: number): void {
+    if (after === null || before === after) return;
     if (after.state === "stored" && before?.state !== "stored") {
       this.history(after.taskId, now, "stored", { size: after.wav!.size, sha256: after.wav!.sha256 });
     } else if (after.state === "failed" && before?.state !== "failed") {

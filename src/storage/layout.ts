@@ -27,8 +27,9 @@
 //
 // Durable Object TaskRunner (binding RUNNERS), one per task that needs outbound work, id from
 //   newUniqueId() kept in the task's row (../runner/runner.ts).
-//   table jobs              at most one per kind ('transfer' | 'announce'): the job, its phase
-//                           (queued → running → done) and, once done, the report for the shard
+//   table jobs              at most one per kind ('transfer' | 'announce'): the job and its phase,
+//                           queued → running, deleted once the shard has the report (kept as
+//                           done, with the report, while the shard cannot be reached)
 //   table uploads           multipart uploads in progress (aborted if an attempt died mid-way)
 
 /** Task ids are the provider's WAV task ids: opaque, but plain enough to be a key and a path. */

@@ -49,6 +49,11 @@ export interface Notification {
   state: NotificationState;
   /** The announcement's `webhook-id`: one per final outcome, kept across redeliveries. */
   messageId: string | null;
+  /**
+   * Counts rounds of attempts (a new outcome or a redelivery starts one): an answer is credited
+   * only to the round and attempt it was handed out for.
+   */
+  round: number;
   type: "wav.stored" | "wav.failed" | null;
   /** When the task reached the announced state (the body's `timestamp`). */
   reachedAt: number | null;
@@ -134,6 +139,7 @@ export type TaskEvent =
 const OFF: Notification = {
   state: "off",
   messageId: null,
+  round: 0,
   type: null,
   reachedAt: null,
   attempts: 0,
@@ -181,6 +187,8 @@ export function apply(
   let next = step(current, event, now, limits);
   if (next === current) return task;
   if (isFinal(next.state) && !isFinal(current.state)) next = announce(next, now, limits);
+  // Reopened (a retry, a new URL): the old outcome's announcement stops; the next outcome has its own.
+  if (!isFinal(next.state) && isFinal(current.state)) next = { ...next, notification: quiet(next.notification, limits) };
   return { ...next, updatedAt: now };
 }
 
@@ -199,7 +207,8 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
 
     case "wavUrl": {
       const signedAt = e.signedAt ?? null;
-      if (t.state === "pending" || (t.state === "failed" && newerSource(t, signedAt))) {
+      // A failed task takes another URL (not the same callback again) that is newer than its own.
+      if (t.state === "pending" || (t.state === "failed" && e.url !== t.sourceUrl && newerSource(t, signedAt))) {
         return {
           ...t,
           state: "downloading",
@@ -232,7 +241,8 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
         attempts: t.attempts + 1,
         attemptStartedAt: now,
         dueAt: now + TRANSFER_LEASE_MS,
-        refreshUrl: false,
+        // A refresh that could not be made now (no key, polled < 30 s ago) is still wanted next time.
+        refreshUrl: e.refreshUrl ? false : t.refreshUrl,
         ...(e.refreshUrl ? { polls: t.polls + 1, lastPolledAt: now } : {}),
       };
 
@@ -241,6 +251,7 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
       return { ...t, sourceUrl: e.url, sourceSignedAt: null };
 
     case "transferSucceeded":
+      // Also when the attempt was already counted as lost (the runner's late answer): it is stored.
       if (t.state !== "downloading") return t;
       return { ...t, state: "stored", wav: e.wav, error: null, attemptStartedAt: null, refreshUrl: false, dueAt: null };
 
@@ -344,6 +355,7 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
         ...t,
         notification: {
           ...fresh,
+          round: fresh.round + 1,
           state: "pending",
           attempts: 0,
           firstAttemptAt: null,
@@ -390,11 +402,12 @@ function newerSource(t: Task, signedAt: number | null): boolean {
 
 /** Starts the announcement of a final outcome (a new `webhook-id` for each outcome). */
 function announce(t: Task, now: number, limits: Limits): Task {
-  if (!limits.notify) return { ...t, notification: { ...OFF } };
+  if (!limits.notify) return { ...t, notification: { ...OFF, round: t.notification.round } };
   return {
     ...t,
     notification: {
       ...OFF,
+      round: t.notification.round + 1,
       state: "pending",
       messageId: limits.newMessageId(),
       type: t.state === "stored" ? "wav.stored" : "wav.failed",
@@ -402,6 +415,11 @@ function announce(t: Task, now: number, limits: Limits): Task {
       nextAttemptAt: now,
     },
   };
+}
+
+/** A task that is not final (again): nothing to announce until its next outcome. */
+function quiet(n: Notification, limits: Limits): Notification {
+  return { ...OFF, round: n.round, state: limits.notify ? "waiting" : "off" };
 }
 
 /** Whether a pending task may be polled now without breaking the provider's 30 s rule. */

@@ -186,4 +186,47 @@ describe("task state machine", () => {
     const quiet = run([[{ type: "wavUrl", url: "u" }, T0], [{ type: "transferStarted" }, T0], [{ type: "transferSucceeded", wav }, T0]])!;
     expect(quiet.notification.state).toBe("off");
   });
+
+  it("the same callback again does not reopen a failed task; another URL does", () => {
+    const failed = run([
+      [{ type: "wavUrl", url: "https://cdn/x.html" }, T0],
+      [{ type: "transferStarted" }, T0 + 1],
+      [{ type: "transferFailed", error: { code: "not_a_wav", message: "html" }, retryable: false }, T0 + 2],
+    ])!;
+    expect(failed.state).toBe("failed");
+    expect(apply(failed, "a", { type: "wavUrl", url: "https://cdn/x.html", signedAt: null }, T0 + 60_000, limits)).toBe(failed);
+    expect(apply(failed, "a", { type: "wavUrl", url: "https://cdn/y.wav", signedAt: null }, T0 + 60_000, limits)?.state).toBe("downloading");
+  });
+
+  it("reopening a failed task stops its wav.failed announcement; its next outcome is a new round", () => {
+    let t = apply(null, "a", { type: "providerFailed", error: { code: "500", message: "x" } }, T0, notifying)!;
+    t = apply(t, "a", { type: "notifyStarted" }, T0 + 1, notifying)!;
+    t = apply(t, "a", { type: "notifyAnswered", status: 503, outcome: "retry" }, T0 + 2, notifying)!;
+    expect(t.notification).toMatchObject({ state: "pending", type: "wav.failed", round: 1 });
+    t = apply(t, "a", { type: "wavUrl", url: "https://cdn/x.wav" }, T0 + 3, notifying)!;
+    expect(t.state).toBe("downloading");
+    expect(t.notification).toMatchObject({ state: "waiting", nextAttemptAt: null, messageId: null });
+    t = apply(t, "a", { type: "transferStarted" }, T0 + 4, notifying)!;
+    t = apply(t, "a", { type: "transferSucceeded", wav }, T0 + 5, notifying)!;
+    expect(t.notification).toMatchObject({ state: "pending", type: "wav.stored", round: 2, attempts: 0 });
+  });
+
+  it("a redelivery starts a new round, so the previous round's answer is told apart", () => {
+    let t = apply(null, "a", { type: "providerFailed", error: { code: "500", message: "x" } }, T0, notifying)!;
+    t = apply(t, "a", { type: "notifyStarted" }, T0 + 1, notifying)!;
+    const before = t.notification.round;
+    t = apply(t, "a", { type: "notifyRequested" }, T0 + 2, notifying)!;
+    expect(t.notification.round).toBe(before + 1);
+    expect(t.notification).toMatchObject({ attempts: 0, sendingSince: null, state: "pending" });
+  });
+
+  it("a link refresh that could not be made is still wanted by the next attempt", () => {
+    let t = run([[{ type: "wavUrl", url: "u" }, T0], [{ type: "transferStarted" }, T0]])!;
+    t = apply(t, "a", { type: "transferFailed", error: { code: "source_http_error", message: "HTTP 410" }, retryable: true, refreshUrl: true }, T0 + 1, limits)!;
+    t = apply(t, "a", { type: "transferStarted", refreshUrl: false }, t.dueAt!, limits)!;
+    expect(t.refreshUrl).toBe(true);
+    t = apply(t, "a", { type: "transferFailed", error: { code: "truncated", message: "short" }, retryable: true }, t.attemptStartedAt! + 1, limits)!;
+    t = apply(t, "a", { type: "transferStarted", refreshUrl: true }, t.dueAt!, limits)!;
+    expect(t.refreshUrl).toBe(false);
+  });
 });
