@@ -145,4 +145,12 @@ describe("demo flow through the simulator", () => {
     expect(await worker.get(taskId)).toBeNull();
     expect(sim.served(sim.wavUrl(taskId))).toEqual([]);
   });
+
+  it("without NOTIFY_URL nothing is announced: notification off, /notify 409 notifications_off", async () => {
+    const r = get("success");
+    expect(r.task?.notification?.state).toBe("off");
+    const res = await worker.redeliver(r.taskId);
+    expect(res.status).toBe(409);
+    expect(JSON.parse(res.body).error.code).toBe("notifications_off");
+  });
 });
