@@ -6,6 +6,7 @@
 import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
+import { redactSecrets } from "../http/errors";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
 import { ConfigError, readConfig } from "../config";
@@ -156,6 +157,9 @@ dashboard
   })
   // The player and the download: R2 answers Range itself, so <audio> gets 206s and can seek.
   .on(["GET", "HEAD"], "/tasks/:taskId/wav", requireSession, async (c) => {
+    // As the API's /wav: the task's state decides, not whatever the bucket holds under the key.
+    const task = await apiFor(c).task(taskIdOf(c));
+    if (task?.state !== "stored") throw new HTTPException(404, { message: "This task has no stored WAV." });
     const res = wholeRangeAsPartial(c.req.raw, await serveWav(c.env.BUCKET, taskIdOf(c), c.req.raw));
     // Behind a session: nothing of it stays in the browser's cache after sign-out.
     res.headers.set("cache-control", "no-store");
@@ -198,6 +202,7 @@ dashboard
       console.error(err.message);
       return c.html(<ErrorPage status={500} title="Misconfigured" message={err.message} csrf={csrf} />, 500);
     }
-    console.error("dashboard error", err);
+    // The message only, redacted: a stack or cause could carry a URL's query or a secret.
+    console.error(`dashboard error: ${redactSecrets(err instanceof Error ? `${err.name}: ${err.message}` : String(err), c.env)}`);
     return c.html(<ErrorPage status={500} title="Something went wrong" message="Something went wrong on our side; try again later." csrf={csrf} />, 500);
   });

@@ -65,12 +65,21 @@ function codeForStatus(status: number): string {
 
 const SECRET_SETTINGS = ["API_TOKEN", "WEBHOOK_HMAC_KEY", "CALLBACK_TOKEN", "SUNO_API_KEY", "NOTIFY_SECRET"];
 
-/** Text fit for a log line or an answer: query strings cut from URLs, no configured secret's value. */
+/**
+ * Text fit for a log line or an answer: query strings cut from URLs, no configured secret's value
+ * — also not as a URL-encoded (once or twice) or form-encoded quote of it, as a provider may echo
+ * the callBackUrl it was sent.
+ */
 export function redactSecrets(text: string, env?: object): string {
   let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?[^\s#"'<>]*/gi, "$1?[query removed]");
+  // An encoded URL has no literal "?": cut whatever follows an encoded one, once or twice encoded.
+  out = out.replace(/%(?:25)?3F[^\s#"'<>]*/gi, "%3F[query removed]");
   for (const name of SECRET_SETTINGS) {
     const value = (env as Record<string, unknown> | undefined)?.[name];
-    if (typeof value === "string" && value.trim().length >= 4) out = out.split(value.trim()).join("[secret]");
+    if (typeof value !== "string" || value.trim().length < 4) continue;
+    const raw = value.trim();
+    const forms = [raw, encodeURIComponent(raw), new URLSearchParams({ t: raw }).toString().slice(2), JSON.stringify(raw).slice(1, -1)];
+    for (const form of [...forms, ...forms.map(encodeURIComponent)]) out = out.split(form).join("[secret]");
   }
   return out;
 }

@@ -173,6 +173,14 @@ describe("dashboard actions are refused cross-site", () => {
 });
 
 describe("dashboard pages", () => {
+  it("the player's WAV route serves only a stored task, whatever the bucket holds", async () => {
+    const { cookie } = await signIn();
+    const taskId = uniqueTaskId("dash");
+    await call(`/api/tasks/${taskId}`, { method: "PUT", headers: { authorization: `Bearer ${API_TOKEN}` } });
+    await env.BUCKET.put(`wav/${taskId}.wav`, makeWav({ seconds: 1 })); // left over, not this task's
+    expect((await call(`/tasks/${taskId}/wav`, { headers: { cookie } })).status).toBe(404);
+  });
+
   it("carry a strict Content-Security-Policy and are not cached", async () => {
     const { cookie } = await signIn();
     const res = await call("/", { headers: { cookie } });

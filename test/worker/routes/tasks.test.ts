@@ -51,6 +51,23 @@ describe("POST /api/tasks", () => {
     });
   }
 
+  it("a provider error that quotes the callBackUrl encoded does not leak CALLBACK_TOKEN", async () => {
+    const TOKEN = "s3cr+t/tok=en-probe"; // base64-like: changes when URL-encoded
+    route("POST", GENERATE, async (req) => {
+      const body = JSON.parse(await req.text()) as { callBackUrl: string };
+      return Response.json({ code: 400, msg: `callBackUrl=${encodeURIComponent(body.callBackUrl)} is not reachable; raw ${body.callBackUrl}` });
+    });
+    const res = await callWith({ CALLBACK_TOKEN: TOKEN }, "/api/tasks", {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ taskId: uniqueTaskId("music"), audioId: "a1" }),
+    });
+    expect(res.status).toBe(502);
+    const text = await res.text();
+    for (const form of [text, decodeURIComponent(text), decodeURIComponent(decodeURIComponent(text))]) expect(form).not.toContain(TOKEN);
+    expect(text).toContain("is not reachable");
+  });
+
   it("an HTTP failure of the provider → 502", async () => {
     route("POST", GENERATE, () => new Response("<html>Bad gateway</html>", { status: 502 }));
     const res = await submit({ taskId: uniqueTaskId("music"), audioId: "audio-1" });
