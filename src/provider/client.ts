@@ -33,14 +33,6 @@ const Envelope = z.object({
 
 const SubmitData = z.object({ taskId: z.string().min(1) });
 
-export const SUCCESS_FLAGS = [
-  "PENDING",
-  "SUCCESS",
-  "CREATE_TASK_FAILED",
-  "GENERATE_WAV_FAILED",
-  "CALLBACK_EXCEPTION",
-] as const;
-
 const RecordData = z.object({
   taskId: z.string().nullish(),
   // An undocumented flag is read as "no usable answer about this task", not as provider trouble.

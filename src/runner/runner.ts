@@ -178,11 +178,6 @@ export class TaskRunner extends DurableObject<Env> {
     const r = await deliverAnnouncement({ url: config.NOTIFY_URL, secret: config.NOTIFY_SECRET, id: job.messageId, body: job.body });
     return { ...base, status: r.status, outcome: r.outcome, message: r.message };
   }
-
-  /** Test support and the cron's health checks: the runner's jobs as stored. */
-  async jobs(): Promise<{ kind: string; phase: string }[]> {
-    return this.sql.exec<{ kind: string; phase: string }>("SELECT kind, phase FROM jobs").toArray();
-  }
 }
 
 function interruptedReport(job: RunnerJob, runnerId: string): RunnerReport {

@@ -131,11 +131,6 @@ export class TaskShard extends DurableObject<Env> {
     return this.store.counts();
   }
 
-  /** Number of tasks and of due tasks here (for the benchmark and the tests). */
-  async stats(now: number): Promise<{ tasks: number; due: number }> {
-    return this.store.stats(now);
-  }
-
   // ── Actions ─────────────────────────────────────────────────────────────────────────────
 
   /** POST /retry: another go now. Null for an unknown task; `stored` cannot be retried. */

@@ -224,12 +224,6 @@ export class ShardStore {
     return this.sql.exec<{ t: number | null }>("SELECT min(run_at) AS t FROM tasks WHERE run_at IS NOT NULL").one().t;
   }
 
-  stats(now: number): { tasks: number; due: number } {
-    const tasks = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tasks").one().n;
-    const due = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tasks WHERE poll_at <= ?", now).one().n;
-    return { tasks, due };
-  }
-
   // Submit once: which WAV task was made for a (music task, track) pair
 
   submission(musicTaskId: string, audioId: string): string | null {
