@@ -57,16 +57,18 @@ export type WavRecord =
 async function call(opts: ProviderOptions, path: string, init: RequestInit): Promise<unknown> {
   if (!opts.apiKey) throw new ProviderError(401, "SUNO_API_KEY is not configured", true);
   let res: Response;
+  let text: string;
   try {
     res = await fetch(`${opts.baseUrl}${path}`, {
       ...init,
       headers: { ...init.headers, authorization: `Bearer ${opts.apiKey}`, accept: "application/json" },
       signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
     });
+    // Inside the try: a body cut off mid-read is the provider's trouble too, not an internal error.
+    text = await res.text();
   } catch (err) {
     throw new ProviderError(503, `the provider could not be reached (${err instanceof Error ? err.name : "error"})`, true);
   }
-  const text = await res.text();
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -179,7 +179,10 @@ export const tasks = new Hono<AppEnv>()
 
   .post("/:taskId/notify", async (c) => {
     const taskId = taskIdParam(c.req.param("taskId"));
-    if (!readConfig(c.env).NOTIFY_URL) throw notificationsOff();
+    if (!readConfig(c.env).NOTIFY_URL) {
+      await taskOr404(c.env, taskId); // an unknown task is 404 first
+      throw notificationsOff();
+    }
     const r = await shardFor(c.env, taskId).redeliver(taskId);
     if (r === null) await taskOr404(c.env, taskId);
     if (r && "off" in r) throw notificationsOff();

@@ -77,7 +77,7 @@ export class TaskShard extends DurableObject<Env> {
     const said = resultKey(result);
     const now = Date.now();
     if (signed && known) {
-      const earlier = this.store.signedResult(taskId, signed.timestamp, signed.signature);
+      const earlier = this.store.signedResult(taskId, signed.timestamp);
       if (earlier !== null && earlier !== said) {
         // The signature covers the task id and time, not the body: the same headers with another
         // result are a replay, not the provider (SPEC "Replayed signatures").
@@ -92,7 +92,7 @@ export class TaskShard extends DurableObject<Env> {
           { ...result, error: { code: result.error.code, message: redactSecrets(result.error.message, this.env) } };
     const after = apply(known, taskId, event, now, this.limits());
     if (after !== null && after !== known) this.store.save(after);
-    if (signed) this.store.rememberSignature(taskId, signed.timestamp, signed.signature, said, known !== null);
+    if (signed) this.store.rememberSignature(taskId, signed.timestamp, said, known !== null);
     const outcome: CallbackOutcome = after !== known ? "applied" : sameResult(known, result) ? "duplicate" : "ignored";
     this.history(taskId, now, "callback", { outcome, ...resultDetail(result) });
     if (after !== known) this.recordOutcome(known, after!, now);
@@ -186,7 +186,9 @@ export class TaskShard extends DurableObject<Env> {
       // A resubmission (of a failed task) may have landed while we asked.
       const now = this.store.submission(music.taskId, music.audioId);
       if (now !== known) return { wavTaskId: now!, created: false };
-      if (lookup && "task" in lookup && lookup.task.state !== "failed") return { wavTaskId: known, created: false };
+      // Not registered yet (its register() is under way, or failed and is redone by the route) is
+      // still this pair's task; only a failed or deleted one is submitted anew.
+      if (lookup === null || ("task" in lookup && lookup.task.state !== "failed")) return { wavTaskId: known, created: false };
     }
     const key = `${music.taskId}\n${music.audioId}`;
     const inFlight = this.submitting.get(key);
@@ -230,8 +232,12 @@ export class TaskShard extends DurableObject<Env> {
       if (r.kind === "transfer") await this.env.BUCKET.delete(wavKey(r.taskId));
       return;
     }
-    // Only from the task's current runner: one from before a delete and re-registration is stale.
-    if (r.runnerId !== this.store.runnerId(r.taskId)) return;
+    // Only from the task's current runner: one from before a delete and re-registration is stale,
+    // and an object it wrote is not this task's (unless this task's own attempt may be writing).
+    if (r.runnerId !== this.store.runnerId(r.taskId)) {
+      if (r.kind === "transfer" && task.state !== "stored" && task.attemptStartedAt === null) await this.env.BUCKET.delete(wavKey(r.taskId));
+      return;
+    }
     if (r.kind === "transfer") this.applyTransferReport(task, r, now);
     else this.applyAnnounceReport(task, r, now);
     await this.armAlarm();
@@ -285,7 +291,15 @@ export class TaskShard extends DurableObject<Env> {
     const due = this.store.dueRuns(now, MAX_RUNS_PER_ALARM);
     let next = 0;
     const worker = async () => {
-      while (next < due.length) await this.dispatch(due[next++]!, now);
+      while (next < due.length) {
+        const taskId = due[next++]!;
+        try {
+          await this.dispatch(taskId, now);
+        } catch (err) {
+          // One task's trouble must not leave the others without their alarm.
+          console.error(`shard: dispatch ${taskId} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
     };
     await Promise.all(Array.from({ length: RUN_CONCURRENCY }, worker));
     // setAlarm last: an alarm set early would suppress the runtime's retries if we threw.
@@ -311,6 +325,10 @@ export class TaskShard extends DurableObject<Env> {
       }
     }
     const n = task.notification;
+    if (n.state === "pending" && !this.limits().notify) {
+      this.update(taskId, { type: "notifyDisabled" }, now); // NOTIFY_URL was removed: nothing to send
+      return;
+    }
     if (n.state === "pending" && n.nextAttemptAt !== null && n.nextAttemptAt <= now) {
       if (n.sendingSince !== null) {
         // Handed out and never answered: count it as a failed attempt and plan the next.

@@ -27,12 +27,13 @@ const SCHEMA = [
      detail  TEXT    NOT NULL,   -- JSON object of the entry's other fields
      PRIMARY KEY (task_id, seq)
    ) WITHOUT ROWID`,
-  `CREATE TABLE IF NOT EXISTS signatures (
+  // A verified signature is HMAC(key, "<task_id>.<timestamp>"): exactly one valid signature exists
+  // per task and timestamp, so the pair identifies it (whatever base64 spelling was sent).
+  `CREATE TABLE IF NOT EXISTS signed_callbacks (
      task_id   TEXT    NOT NULL,
      signed_at INTEGER NOT NULL,  -- X-Webhook-Timestamp
-     signature TEXT    NOT NULL,  -- X-Webhook-Signature
      result    TEXT    NOT NULL,  -- what the callback said, to tell a replay from a duplicate
-     PRIMARY KEY (task_id, signed_at, signature)
+     PRIMARY KEY (task_id, signed_at)
    ) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS deleted (
      task_id    TEXT PRIMARY KEY,
@@ -114,7 +115,7 @@ export class ShardStore {
   delete(taskId: string, now: number): void {
     this.sql.exec("DELETE FROM tasks WHERE task_id = ?", taskId);
     this.sql.exec("DELETE FROM events WHERE task_id = ?", taskId);
-    this.sql.exec("DELETE FROM signatures WHERE task_id = ?", taskId);
+    this.sql.exec("DELETE FROM signed_callbacks WHERE task_id = ?", taskId);
     this.sql.exec("INSERT OR REPLACE INTO deleted (task_id, deleted_at) VALUES (?, ?)", taskId, now);
   }
 
@@ -152,19 +153,18 @@ export class ShardStore {
 
   // Signatures of accepted callbacks
 
-  /** What an earlier callback with this exact signature said, or null if none was accepted. */
-  signedResult(taskId: string, signedAt: number, signature: string): string | null {
+  /** What an earlier verified callback signed for this task and time said, or null if none. */
+  signedResult(taskId: string, signedAt: number): string | null {
     return (
-      this.sql
-        .exec<{ result: string }>("SELECT result FROM signatures WHERE task_id = ? AND signed_at = ? AND signature = ?", taskId, signedAt, signature)
-        .toArray()[0]?.result ?? null
+      this.sql.exec<{ result: string }>("SELECT result FROM signed_callbacks WHERE task_id = ? AND signed_at = ?", taskId, signedAt).toArray()[0]
+        ?.result ?? null
     );
   }
 
   /** `prune`: forget this task's signatures too old to be replayed (a new task has none). */
-  rememberSignature(taskId: string, signedAt: number, signature: string, result: string, prune: boolean): void {
-    this.sql.exec("INSERT OR IGNORE INTO signatures (task_id, signed_at, signature, result) VALUES (?, ?, ?, ?)", taskId, signedAt, signature, result);
-    if (prune) this.sql.exec("DELETE FROM signatures WHERE task_id = ? AND signed_at < ?", taskId, signedAt - SIGNATURE_MEMORY_SECONDS);
+  rememberSignature(taskId: string, signedAt: number, result: string, prune: boolean): void {
+    this.sql.exec("INSERT OR IGNORE INTO signed_callbacks (task_id, signed_at, result) VALUES (?, ?, ?)", taskId, signedAt, result);
+    if (prune) this.sql.exec("DELETE FROM signed_callbacks WHERE task_id = ? AND signed_at < ?", taskId, signedAt - SIGNATURE_MEMORY_SECONDS);
   }
 
   // The indexes: listings, the cron, the alarm

@@ -18,9 +18,10 @@
 //                           (state, created_at, task_id), (audio_id, created_at, task_id)
 //   table events            the task's history, at most 200 rows per task (task_id, seq, at,
 //                           type, detail JSON); no secret and no URL query string in any entry
-//   table signatures        (task_id, signed_at, signature, result) of accepted signed callbacks
-//                           of the last 600 s (a replay must be within the 300 s window): a
-//                           replay with another result is refused
+//   table signed_callbacks  (task_id, signed_at, result) of accepted signed callbacks of the last
+//                           600 s (a replay must be within the 300 s window); one valid signature
+//                           exists per task and time, so a replay with another result — in any
+//                           base64 spelling of the signature — is refused
 //   table deleted           task ids deleted through the API (a late callback is ignored)
 //   table submissions       (music_task_id, audio_id) → wav_task_id, in the pair's shard
 //                           (fnv1a("submission\n<musicTaskId>\n<audioId>") % 32): submit once

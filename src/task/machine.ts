@@ -80,6 +80,8 @@ export interface Task {
   sourceUrl: string | null;
   /** Signed timestamp (unix s) of the callback that brought `sourceUrl`; null if unsigned/polled. */
   sourceSignedAt: number | null;
+  /** Where TASK_MAX_AGE_SECONDS counts from: registration, or the last manual retry. */
+  ageFrom: number;
   /** When a WAV URL was first known: transfers are retried until the provider's retention ends. */
   urlKnownAt: number | null;
   /** The next attempt first asks record-info for a current URL (an expired or moved link). */
@@ -134,7 +136,9 @@ export type TaskEvent =
   | { type: "retryRequested" }
   | { type: "notifyStarted" }
   | { type: "notifyAnswered"; status: number | null; outcome: "delivered" | "retry" | "gone" }
-  | { type: "notifyRequested" };
+  | { type: "notifyRequested" }
+  /** NOTIFY_URL is no longer set: a pending announcement stops (state off). */
+  | { type: "notifyDisabled" };
 
 const OFF: Notification = {
   state: "off",
@@ -156,6 +160,7 @@ function blank(taskId: string, now: number, limits: Limits): Task {
     state: "pending",
     createdAt: now,
     updatedAt: now,
+    ageFrom: now,
     attempts: 0,
     sourceUrl: null,
     sourceSignedAt: null,
@@ -297,7 +302,7 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
       if (t.state === "failed") {
         if (t.sourceUrl === null) {
           // The provider never gave a URL: ask it again (poll now, within the 30 s rule).
-          return { ...t, state: "pending", error: null, dueAt: Math.max(now, pollAllowedAt(t)) };
+          return { ...t, state: "pending", error: null, ageFrom: now, dueAt: Math.max(now, pollAllowedAt(t)) };
         }
         // A new retention horizon from now; the first attempt asks for a current URL.
         return {
@@ -346,6 +351,9 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
         notification: next === null ? { ...answered, state: "failed", nextAttemptAt: null } : { ...answered, nextAttemptAt: next },
       };
     }
+
+    case "notifyDisabled":
+      return t.notification.state === "off" ? t : { ...t, notification: { ...OFF, round: t.notification.round } };
 
     case "notifyRequested": {
       if (!isFinal(t.state) || !limits.notify) return t;
@@ -429,7 +437,7 @@ export function mayPoll(t: Task, now: number): boolean {
 
 /** Whether a pending task has outlived the configured maximum age. */
 export function isExpired(t: Task, now: number, limits: Limits): boolean {
-  return t.state === "pending" && now - t.createdAt >= limits.maxAgeMs;
+  return t.state === "pending" && now - (t.ageFrom ?? t.createdAt) >= limits.maxAgeMs;
 }
 
 /** When the task's transfer is next due, as the API shows it (null while one runs or when final). */

@@ -165,6 +165,8 @@ describe("POST /api/tasks/:taskId/notify", () => {
     const off = await callWith({ NOTIFY_URL: "" }, `/api/tasks/${taskId}/notify`, { method: "POST", headers: { authorization: `Bearer ${env.API_TOKEN}` } });
     expect(off.status).toBe(409);
     expect((await jsonOf(off)).error.code).toBe("notifications_off");
+    const unknownOff = await callWith({ NOTIFY_URL: "" }, `/api/tasks/${uniqueTaskId()}/notify`, { method: "POST", headers: { authorization: `Bearer ${env.API_TOKEN}` } });
+    expect(unknownOff.status).toBe(404);
   });
 
   it("NOTIFY_URL without a usable NOTIFY_SECRET is 500 misconfigured", async () => {

@@ -2,6 +2,7 @@
 // task's history.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { submissionShard } from "../../../src/shard/shards";
 import type { TaskView } from "../../../src/task/view";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, wavResponse } from "../../helpers/wav";
@@ -99,6 +100,17 @@ describe("submit once", () => {
     const later = await submit({ taskId: musicTaskId, audioId: "a1" });
     expect(later.status).toBe(200);
     expect(requestsTo(GENERATE)).toHaveLength(1);
+  });
+
+  it("a pair whose task is not registered yet (its register() still under way) is not submitted again", async () => {
+    const music = { taskId: uniqueTaskId("music"), audioId: "a1" };
+    let n = 0;
+    route("POST", GENERATE, () => Response.json({ code: 200, msg: "success", data: { taskId: uniqueTaskId(`wav${n++}`) } }));
+    const pairShard = submissionShard(env, music.taskId, music.audioId);
+    const first = await pairShard.submit(music, "https://edge.test/callbacks/wav");
+    const second = await pairShard.submit(music, "https://edge.test/callbacks/wav");
+    expect(requestsTo(GENERATE)).toHaveLength(1);
+    expect(second).toEqual({ wavTaskId: (first as { wavTaskId: string }).wavTaskId, created: false });
   });
 
   it("a pair whose task failed is submitted anew", async () => {

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { runDue } from "../../helpers/durable";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
-import { api, getTask, jsonOf, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
+import { api, getTask, jsonOf, sendCallback, signature, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
+import { runTick } from "../../../src/cron/tick";
 
 const RECORD_INFO = "https://provider.test/api/v1/wav/record-info";
 
@@ -138,5 +139,52 @@ describe("replayed signatures", () => {
     const task = await waitForState(taskId, ["stored", "failed"]);
     expect(task).toMatchObject({ state: "stored", source: { url: fresh } });
     expect(await env.BUCKET.head(`wav/${taskId}.wav`)).not.toBeNull();
+  });
+
+  it("the same signature spelled without its base64 padding is the same signature: 409", async () => {
+    const taskId = uniqueTaskId("replay");
+    const ts = Math.floor(Date.now() / 1000);
+    expect((await sendCallback({ code: 500, msg: "conversion failed", data: { task_id: taskId } }, { timestamp: ts })).status).toBe(200);
+    const evil = successBody(taskId, "https://evil.example.com/x.wav");
+    const sig = await signature(taskId, ts);
+    expect(sig.endsWith("=")).toBe(true);
+    const res = await sendCallback(evil, { timestamp: ts, headers: { "x-webhook-signature": sig.replace(/=+$/, "") } });
+    expect(res.status).toBe(409);
+    expect((await getTask(taskId))?.state).toBe("failed");
+    expect(requestsTo("https://evil.example.com/x.wav")).toHaveLength(0);
+  });
+});
+
+describe("retry: edge cases", () => {
+  it("an expired task retried by hand is polled again, not expired again at once", async () => {
+    const t0 = Date.now();
+    const taskId = uniqueTaskId("retry");
+    route("GET", RECORD_INFO, () => record(taskId, { successFlag: "PENDING" }));
+    await api(`/api/tasks/${taskId}`, { method: "PUT" });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(t0 + 2 * 86_400_000);
+    await runTick(env, Date.now());
+    expect((await getTask(taskId))?.error?.code).toBe("expired");
+    vi.setSystemTime(t0 + 2 * 86_400_000 + 60_000);
+    const res = await api(`/api/tasks/${taskId}/retry`, { method: "POST" });
+    expect(res.status).toBe(202);
+    expect(await jsonOf(res)).toMatchObject({ state: "pending", error: null });
+  });
+
+  it("a record-info answer cut off mid-body is provider trouble, not a 500", async () => {
+    const taskId = uniqueTaskId("retry");
+    route("GET", RECORD_INFO, () => {
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('{"code":'));
+          c.error(new Error("connection reset"));
+        },
+      });
+      return new Response(body, { headers: { "content-type": "application/json" } });
+    });
+    await api(`/api/tasks/${taskId}`, { method: "PUT" });
+    const res = await api(`/api/tasks/${taskId}/retry`, { method: "POST" });
+    expect(res.status).toBe(202);
+    expect((await jsonOf(res)).state).toBe("pending");
   });
 });

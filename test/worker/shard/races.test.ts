@@ -2,6 +2,7 @@
 // task's earlier life, an answer to a redelivery's previous round. Each case is driven through the
 // HTTP surface and the shard's own report() (as a runner calls it).
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TaskShard } from "../../../src/shard/shard";
 import { runnerOf, shardOf, storedTask } from "../../helpers/durable";
@@ -95,5 +96,24 @@ describe("a shard that waits", () => {
     expect(task?.error?.message).toContain("https://edge.test/callbacks/wav");
     const { events } = await jsonOf(await api(`/api/tasks/${taskId}/events`));
     expect(JSON.stringify(events)).not.toContain("cb-secret-123");
+  });
+
+  it("DELETE and PUT while a transfer is in flight: the old runner's object is removed when it reports", async () => {
+    const taskId = uniqueTaskId("race");
+    const url = `https://cdn.example.com/${taskId}.wav`;
+    const release = heldRoute(url, () => wavResponse(makeWav({ seconds: 1 })));
+    await sendCallback(successBody(taskId, url));
+    await expect.poll(() => requestsTo(url).length, { timeout: 5_000 }).toBe(1);
+    const oldRunner = (await runnerOf(taskId))!;
+    expect((await api(`/api/tasks/${taskId}`, { method: "DELETE" })).status).toBe(204);
+    expect((await api(`/api/tasks/${taskId}`, { method: "PUT" })).status).toBe(201);
+    release();
+    // The old runner has written its object and handed in its report (its job is gone) …
+    const jobsLeft = () =>
+      runInDurableObject(oldRunner, (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs").one().n);
+    await expect.poll(jobsLeft, { timeout: 10_000 }).toBe(0);
+    // … and nothing of it is left under the re-registered task's key.
+    expect(await env.BUCKET.head(`wav/${taskId}.wav`)).toBeNull();
+    expect(await getTask(taskId)).toMatchObject({ state: "pending", wav: null });
   });
 });

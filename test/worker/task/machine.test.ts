@@ -229,4 +229,11 @@ describe("task state machine", () => {
     t = apply(t, "a", { type: "transferStarted", refreshUrl: true }, t.dueAt!, limits)!;
     expect(t.refreshUrl).toBe(false);
   });
+
+  it("an announcement stops (off) when NOTIFY_URL is no longer set", () => {
+    let t = apply(null, "a", { type: "providerFailed", error: { code: "500", message: "x" } }, T0, notifying)!;
+    expect(t.notification.state).toBe("pending");
+    t = apply(t, "a", { type: "notifyDisabled" }, T0 + 1, limits)!;
+    expect(t.notification).toMatchObject({ state: "off", nextAttemptAt: null });
+  });
 });
