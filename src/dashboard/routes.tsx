@@ -100,6 +100,17 @@ function outcome(c: Context, taskId: string, err: unknown): Response {
   return c.redirect(`/tasks/${encodeURIComponent(taskId)}?notice=${notice}`, 303);
 }
 
+/** A task page's button: the API call, then back to the task page saying how it went. */
+async function taskAction(c: Context<DashEnv>, act: (api: ReturnType<typeof apiFor>, taskId: string) => Promise<unknown>, done: string): Promise<Response> {
+  const taskId = taskIdOf(c);
+  try {
+    await act(apiFor(c), taskId);
+  } catch (err) {
+    return outcome(c, taskId, err);
+  }
+  return c.redirect(`/tasks/${encodeURIComponent(taskId)}?notice=${done}`, 303);
+}
+
 export const dashboard = new Hono<DashEnv>();
 for (const path of PATHS) dashboard.use(path, headers, noStore);
 
@@ -165,24 +176,8 @@ dashboard
     res.headers.set("cache-control", "no-store");
     return res;
   })
-  .post("/tasks/:taskId/retry", sameOrigin, requireSession, formToken, async (c) => {
-    const taskId = taskIdOf(c);
-    try {
-      await apiFor(c).retry(taskId);
-    } catch (err) {
-      return outcome(c, taskId, err);
-    }
-    return c.redirect(`/tasks/${encodeURIComponent(taskId)}?notice=retried`, 303);
-  })
-  .post("/tasks/:taskId/notify", sameOrigin, requireSession, formToken, async (c) => {
-    const taskId = taskIdOf(c);
-    try {
-      await apiFor(c).notify(taskId);
-    } catch (err) {
-      return outcome(c, taskId, err);
-    }
-    return c.redirect(`/tasks/${encodeURIComponent(taskId)}?notice=notified`, 303);
-  })
+  .post("/tasks/:taskId/retry", sameOrigin, requireSession, formToken, (c) => taskAction(c, (api, id) => api.retry(id), "retried"))
+  .post("/tasks/:taskId/notify", sameOrigin, requireSession, formToken, (c) => taskAction(c, (api, id) => api.notify(id), "notified"))
   .get("/settings", requireSession, (c) => c.html(<SettingsPage csrf={c.get("session").csrf} findings={checkSettings(c.env)} />))
 
   // A person's browser gets an HTML page, never the API's JSON error shape.
