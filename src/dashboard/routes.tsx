@@ -65,19 +65,6 @@ const requireSession = createMiddleware<DashEnv>(async (c, next) => {
   await next();
 });
 
-/**
- * A media element opens with `Range: bytes=0-`; serveWav answers a range that covers the whole
- * file with 200 (HTTP allows either). Answering 206 with its Content-Range tells the player that
- * ranges work, so seeking fetches only what it needs.
- */
-function wholeRangeAsPartial(req: Request, res: Response): Response {
-  const size = Number(res.headers.get("content-length"));
-  if (res.status !== 200 || req.method !== "GET" || !/^bytes=0-\s*$/.test(req.headers.get("range") ?? "") || !(size > 0)) return res;
-  const headers = new Headers(res.headers);
-  headers.set("content-range", `bytes 0-${size - 1}/${size}`);
-  return new Response(res.body, { status: 206, headers });
-}
-
 const SignInForm = z.object({ token: z.string().min(1).max(1024) });
 const ListQuery = z.object({
   state: z.enum(STATES).optional().catch(undefined),
@@ -171,7 +158,7 @@ dashboard
     // As the API's /wav: the task's state decides, not whatever the bucket holds under the key.
     const task = await apiFor(c).task(taskIdOf(c));
     if (task?.state !== "stored") throw new HTTPException(404, { message: "This task has no stored WAV." });
-    const res = wholeRangeAsPartial(c.req.raw, await serveWav(c.env.BUCKET, taskIdOf(c), c.req.raw));
+    const res = await serveWav(c.env.BUCKET, taskIdOf(c), c.req.raw);
     // Behind a session: nothing of it stays in the browser's cache after sign-out.
     res.headers.set("cache-control", "no-store");
     return res;

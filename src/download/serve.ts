@@ -40,7 +40,9 @@ export async function serveWav(bucket: R2Bucket, taskId: string, request: Reques
   }
 
   const range = wanted ? resolveRange(object.range, object.size) : null;
-  if (range && range.length < object.size) {
+  // Any satisfiable Range is answered 206, the whole object included: a player's opening
+  // "bytes=0-" expects a partial answer it can seek from.
+  if (range) {
     const headers = objectHeaders(object, taskId, range.length);
     headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${object.size}`);
     return new Response(object.body, { status: 206, headers });

@@ -55,6 +55,14 @@ describe("GET/HEAD /api/tasks/:taskId/wav", () => {
     expect(new Uint8Array(await open.arrayBuffer())).toEqual(wav.slice(44));
   });
 
+  it("an opening Range of the whole WAV (bytes=0-, as a player sends) is 206 too", async () => {
+    const { taskId, wav } = await storedTask();
+    const res = await api(`/api/tasks/${taskId}/wav`, { headers: { range: "bytes=0-" } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get("content-range")).toBe(`bytes 0-${wav.length - 1}/${wav.length}`);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(wav);
+  });
+
   it("If-None-Match with the ETag gives 304; another ETag gives the body", async () => {
     const { taskId } = await storedTask();
     const first = await api(`/api/tasks/${taskId}/wav`);
