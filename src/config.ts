@@ -78,8 +78,9 @@ const ConfigSchema = z.object({
    * as decoded bytes; the value never appears in an error message.
    */
   NOTIFY_SECRET: optionalSecret.superRefine((v, ctx) => {
-    const why = v === undefined ? null : notifySecretProblem(v);
-    if (why) ctx.addIssue({ code: "custom", message: why });
+    const parsed = v === undefined ? null : parseNotifySecret(v);
+    // The issue's path names the setting already.
+    if (parsed && !parsed.ok) ctx.addIssue({ code: "custom", message: parsed.message.replace(/^NOTIFY_SECRET:?\s*/, "") });
   }),
   ALLOW_UNVERIFIED_CALLBACKS: z
     .string()
@@ -119,20 +120,38 @@ function hostEntryProblem(entry: string): string | null {
   return null;
 }
 
-/** Why a NOTIFY_SECRET is unusable, or null. Never mentions the value itself. */
-function notifySecretProblem(secret: string): string | null {
-  const b64 = secret.trim();
-  if (!b64.startsWith("whsec_")) return "must start with whsec_ (whsec_<base64 of 24-64 random bytes>)";
-  const body = b64.slice("whsec_".length);
-  let bytes: number;
-  try {
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new Error();
-    bytes = atob(body).length;
-  } catch {
-    return "must be whsec_ followed by standard base64";
+export const NOTIFY_SECRET_PREFIX = "whsec_";
+export const NOTIFY_SECRET_MIN_BYTES = 24;
+export const NOTIFY_SECRET_MAX_BYTES = 64;
+
+export type ParsedNotifySecret = { ok: true; key: Uint8Array } | { ok: false; message: string };
+
+// Padded standard base64 only: that is what the Standard Webhooks libraries decode (no
+// base64url, no whitespace inside), so a secret we accept is one the user's app accepts too.
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The signing key inside a NOTIFY_SECRET ("whsec_" + base64 of 24–64 bytes), or why it is
+ * unusable. The message names the setting, never its value; surrounding whitespace (a trailing
+ * newline from `wrangler secret put`) is ignored.
+ */
+export function parseNotifySecret(secret: string): ParsedNotifySecret {
+  const s = secret.trim();
+  if (!s.startsWith(NOTIFY_SECRET_PREFIX)) {
+    return { ok: false, message: `NOTIFY_SECRET must start with "${NOTIFY_SECRET_PREFIX}" (make one with: echo "whsec_$(openssl rand -base64 32)")` };
   }
-  if (bytes < 24 || bytes > 64) return `must decode to 24-64 bytes (it decodes to ${bytes})`;
-  return null;
+  const b64 = s.slice(NOTIFY_SECRET_PREFIX.length);
+  if (b64 === "" || !BASE64.test(b64)) {
+    return { ok: false, message: `NOTIFY_SECRET: the part after "${NOTIFY_SECRET_PREFIX}" must be standard base64 (A–Z a–z 0–9 + /, padded with =)` };
+  }
+  const key = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+  if (key.length < NOTIFY_SECRET_MIN_BYTES || key.length > NOTIFY_SECRET_MAX_BYTES) {
+    return {
+      ok: false,
+      message: `NOTIFY_SECRET must decode to ${NOTIFY_SECRET_MIN_BYTES}–${NOTIFY_SECRET_MAX_BYTES} bytes, not ${key.length}`,
+    };
+  }
+  return { ok: true, key };
 }
 
 export type Config = z.output<typeof ConfigSchema>;

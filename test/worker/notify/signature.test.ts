@@ -4,7 +4,8 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../src/config";
 import { announcementBody, newMessageId } from "../../../src/notify/message";
-import { parseNotifySecret, signAnnouncement } from "../../../src/notify/signature";
+import { parseNotifySecret } from "../../../src/config";
+import { signAnnouncement } from "../../../src/notify/signature";
 
 const b64 = (n: number, fill = 7) => btoa(String.fromCharCode(...new Uint8Array(n).fill(fill)));
 export const SECRET = `whsec_${b64(32)}`;
