@@ -42,8 +42,8 @@ export type ProviderResult = { type: "wavUrl"; url: string } | { type: "provider
 export interface Callback {
   taskId: string;
   result: ProviderResult;
-  /** The signature headers it was verified with (null when signatures are not in use). */
-  signed: { timestamp: number; signature: string } | null;
+  /** The verified X-Webhook-Timestamp (null when signatures are not in use). */
+  signedAt: number | null;
 }
 
 export type CallbackParse = { ok: true; callback: Callback } | { ok: false; message: string };
@@ -59,14 +59,14 @@ export function parseCallback(json: unknown): CallbackParse {
   const url = data.audioWavUrl ?? data.audio_wav_url;
   if (code === 200) {
     if (!url) return { ok: false, message: "data.audioWavUrl is missing from a success callback" };
-    return { ok: true, callback: { taskId: data.task_id, result: { type: "wavUrl", url }, signed: null } };
+    return { ok: true, callback: { taskId: data.task_id, result: { type: "wavUrl", url }, signedAt: null } };
   }
   return {
     ok: true,
     callback: {
       taskId: data.task_id,
       result: { type: "providerFailed", error: { code: String(code), message: msg || `provider code ${code}` } },
-      signed: null,
+      signedAt: null,
     },
   };
 }

@@ -24,8 +24,8 @@ export const callbacks = new Hono<AppEnv>().post(
   }),
   verifyCallback({ parse: parseCallback }),
   async (c) => {
-    const { taskId, result, signed } = c.get("callback");
-    const { outcome } = await shardFor(c.env, taskId).ingest(taskId, result, signed);
+    const { taskId, result, signedAt } = c.get("callback");
+    const { outcome } = await shardFor(c.env, taskId).ingest(taskId, result, signedAt);
     if (outcome === "signature_reused") {
       throw apiError(409, "signature_reused", "These signature headers were already used for this task with a different result; send a newly signed callback.");
     }

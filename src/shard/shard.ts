@@ -51,11 +51,6 @@ export interface ShardTickReport {
 /** What a callback did, as its history entry says. */
 export type CallbackOutcome = "applied" | "duplicate" | "ignored" | "signature_reused";
 
-export interface SignedBy {
-  timestamp: number;
-  signature: string;
-}
-
 export type TaskLookup = { task: TaskView } | { deleted: true } | null;
 
 export class TaskShard extends DurableObject<Env> {
@@ -70,14 +65,18 @@ export class TaskShard extends DurableObject<Env> {
 
   // ── The acknowledgement path ────────────────────────────────────────────────────────────
 
-  /** A verified callback: recorded (with its history entry) before this returns. */
-  async ingest(taskId: string, result: ProviderResult, signed: SignedBy | null): Promise<{ outcome: CallbackOutcome }> {
+  /**
+   * A verified callback: recorded (with its history entry) before this returns. `signedAt` is its
+   * verified X-Webhook-Timestamp (null without signatures): one valid signature exists per task
+   * and time, so the time identifies it.
+   */
+  async ingest(taskId: string, result: ProviderResult, signedAt: number | null): Promise<{ outcome: CallbackOutcome }> {
     const known = this.store.load(taskId);
     if (!known && this.store.isDeleted(taskId)) return { outcome: "ignored" }; // a late callback for a deleted task
     const said = resultKey(result);
     const now = Date.now();
-    if (signed && known) {
-      const earlier = this.store.signedResult(taskId, signed.timestamp);
+    if (signedAt !== null && known) {
+      const earlier = this.store.signedResult(taskId, signedAt);
       if (earlier !== null && earlier !== said) {
         // The signature covers the task id and time, not the body: the same headers with another
         // result are a replay, not the provider (SPEC "Replayed signatures").
@@ -87,12 +86,12 @@ export class TaskShard extends DurableObject<Env> {
     }
     const event: TaskEvent =
       result.type === "wavUrl"
-        ? { ...result, signedAt: signed?.timestamp ?? null }
+        ? { ...result, signedAt }
         : // The provider's text may quote the callBackUrl, and that carries ?token=.
           { ...result, error: { code: result.error.code, message: redactSecrets(result.error.message, this.env) } };
     const after = apply(known, taskId, event, now, this.limits());
     if (after !== null && after !== known) this.store.save(after);
-    if (signed) this.store.rememberSignature(taskId, signed.timestamp, said, known !== null);
+    if (signedAt !== null) this.store.rememberSignature(taskId, signedAt, said, known !== null);
     const outcome: CallbackOutcome = after !== known ? "applied" : sameResult(known, result) ? "duplicate" : "ignored";
     this.history(taskId, now, "callback", { outcome, ...resultDetail(result) });
     if (after !== known) this.recordOutcome(known, after!, now);
@@ -524,7 +523,7 @@ export class TaskShard extends DurableObject<Env> {
   }
 }
 
-export function limitsOf(c: Config): Limits {
+function limitsOf(c: Config): Limits {
   return {
     overdueAfterMs: c.OVERDUE_AFTER_SECONDS * 1000,
     maxAgeMs: c.TASK_MAX_AGE_SECONDS * 1000,

@@ -62,7 +62,7 @@ export const verifyCallback = (opts: VerifyCallbackOptions) =>
       if (!ok) throw apiError(401, "invalid_signature", "X-Webhook-Signature does not match this task id and timestamp.");
     }
 
-    c.set("callback", { ...parsed.callback, signed: signed ? { timestamp: Number(signed.timestamp), signature: signed.signature } : null });
+    c.set("callback", { ...parsed.callback, signedAt: signed ? Number(signed.timestamp) : null });
     await next();
   });
 
