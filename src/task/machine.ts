@@ -275,7 +275,9 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
 
     case "pollStarted":
       if (t.state !== "pending" && t.state !== "failed") return t;
-      return { ...t, polls: t.polls + 1, lastPolledAt: now };
+      // Not due again before the answer sets its real time (and never within the 30 s rule), so
+      // an overlapping tick leaves it alone.
+      return { ...t, polls: t.polls + 1, lastPolledAt: now, dueAt: t.state === "pending" ? now + MIN_POLL_INTERVAL_MS : t.dueAt };
 
     case "pollPending":
     case "pollNoResult":

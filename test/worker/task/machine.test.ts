@@ -129,6 +129,7 @@ describe("task state machine", () => {
     let t = run([[{ type: "registered" }, T0]])!;
     expect(mayPoll(t, T0)).toBe(true);
     t = apply(t, "a", { type: "pollStarted" }, T0 + 300_000, limits)!;
+    expect(t.dueAt).toBe(T0 + 330_000); // not due for another tick while its answer is awaited
     t = apply(t, "a", { type: "pollPending" }, T0 + 300_000, limits)!;
     expect(t).toMatchObject({ polls: 1, lastPolledAt: T0 + 300_000, dueAt: T0 + 330_000 });
     expect(mayPoll(t, T0 + 329_999)).toBe(false);
