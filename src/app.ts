@@ -1,24 +1,24 @@
-// The HTTP surface (SPEC.md, "HTTP surface"): callbacks in, the task API and downloads out.
+// The HTTP surface (README, "Routes"): callbacks in, the JSON API (./api.ts) and downloads out,
+// and the dashboard for a person (./dashboard/routes.tsx).
 
 import { Hono } from "hono";
+import { api } from "./api";
+import { dashboard } from "./dashboard/routes";
 import { apiError, onError } from "./http/errors";
-import { ROUTE_METHODS } from "./http/routes";
 import type { AppEnv } from "./http/types";
 import { allowedMethods } from "./middleware/allowed-methods";
 import { requestLog } from "./middleware/request-log";
-import { dashboard } from "./dashboard/routes";
 import { callbacks } from "./routes/callbacks";
-import { stats } from "./routes/stats";
-import { tasks } from "./routes/tasks";
 
-export const app = new Hono<AppEnv>()
+export const app: Hono<AppEnv> = new Hono<AppEnv>();
+
+app
   .use(requestLog()) // first, so every answer (errors and 404s included) gets its line
-  .use("*", allowedMethods(ROUTE_METHODS))
+  // 405 with Allow from the routes this app itself serves (read when the first request comes).
+  .use(allowedMethods(() => app.routes))
   .get("/healthz", (c) => c.json({ ok: true }))
   .route("/callbacks", callbacks)
-  .route("/api/tasks", tasks)
-  .route("/api/stats", stats)
-  // The dashboard for a person; its routes are listed in src/dashboard/routes.tsx.
+  .route("/", api)
   .route("/", dashboard)
   .notFound(() => {
     throw apiError(404, "not_found", "No such route; see README.md for the routes this worker serves.");

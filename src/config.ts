@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { MAX_UPLOAD_BYTES } from "./transfer/transfer";
+import { decodeBase64 } from "./lib/encoding";
+import { issueText } from "./lib/issues";
+import { MAX_UPLOAD_BYTES } from "./storage/layout";
 
 // Every setting arrives as a string (wrangler [vars], secrets, .dev.vars); this module is the
 // one place that turns them into typed values, so a typo fails loudly instead of silently.
@@ -55,8 +57,8 @@ const ConfigSchema = z.object({
   OVERDUE_AFTER_SECONDS: seconds(300),
   TASK_MAX_AGE_SECONDS: seconds(86_400),
   PROVIDER_RETENTION_SECONDS: seconds(1_123_200),
-  // Known lengths above one R2 put's limit go through multipart (src/transfer/transfer.ts), so
-  // the only hard bound is what a multipart upload of fixed-size parts can hold.
+  // Known lengths above one R2 put's limit go through multipart (README, "Transfers"), so the
+  // only hard bound is what a multipart upload of fixed-size parts can hold.
   MAX_WAV_BYTES: z
     .string()
     .optional()
@@ -144,7 +146,7 @@ export function parseNotifySecret(secret: string): ParsedNotifySecret {
   if (b64 === "" || !BASE64.test(b64)) {
     return { ok: false, message: `NOTIFY_SECRET: the part after "${NOTIFY_SECRET_PREFIX}" must be standard base64 (A–Z a–z 0–9 + /, padded with =)` };
   }
-  const key = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+  const key = decodeBase64(b64);
   if (key.length < NOTIFY_SECRET_MIN_BYTES || key.length > NOTIFY_SECRET_MAX_BYTES) {
     return {
       ok: false,
@@ -169,7 +171,7 @@ export function readConfig(env: object): Config {
   if (cached) return cached;
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    const issues = parsed.error.issues.map(issueText).join("; ");
     throw new ConfigError(`invalid configuration: ${issues}`);
   }
   cache.set(env, parsed.data);

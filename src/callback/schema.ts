@@ -1,9 +1,10 @@
-// The provider's callback bodies (SPEC.md, "Callback"), validated and reduced to what the task
-// needs: its id and either a WAV URL or a failure.
+// The provider's callback bodies (README, "Routes": POST /callbacks/wav), validated and reduced to
+// what the task needs: its id and either a WAV URL or a failure.
 
 import { z } from "zod";
-import { TASK_ID_PATTERN } from "../storage/layout";
-import type { TaskError } from "../task/machine";
+import { firstIssue } from "../lib/issues";
+import { TaskId } from "../storage/layout";
+import type { ProviderResult } from "../task/callback";
 
 // Signed CDN links can be long; 8 KiB fits any seen while staying far below the 64 KiB body cap.
 export const MAX_URL_LENGTH = 8 * 1024;
@@ -11,8 +12,6 @@ export const MAX_URL_LENGTH = 8 * 1024;
 export const MAX_MSG_LENGTH = 2000;
 
 // parseCallback prefixes each message with the field's path, so messages do not name it again.
-const TaskId = z.string({ error: "is missing" }).regex(TASK_ID_PATTERN, "must be 1-128 letters, digits, '_' or '-'");
-
 const WavUrl = z
   .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
   .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`);
@@ -36,9 +35,6 @@ const CallbackBody = z.object(
   { error: "the body must be a JSON object" },
 );
 
-/** What the provider reports about a task, through a callback. */
-export type ProviderResult = { type: "wavUrl"; url: string } | { type: "providerFailed"; error: TaskError };
-
 export interface Callback {
   taskId: string;
   result: ProviderResult;
@@ -50,11 +46,7 @@ export type CallbackParse = { ok: true; callback: Callback } | { ok: false; mess
 
 export function parseCallback(json: unknown): CallbackParse {
   const parsed = CallbackBody.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
-    return { ok: false, message: `${where}${issue.message}` };
-  }
+  if (!parsed.success) return { ok: false, message: firstIssue(parsed.error) };
   const { code, msg, data } = parsed.data;
   const url = data.audioWavUrl ?? data.audio_wav_url;
   if (code === 200) {

@@ -2,8 +2,10 @@
 // itself makes one call per shard; each shard calls the provider for at most MAX_POLLS_PER_SHARD
 // of its own tasks, so no invocation comes near the subrequest limit.
 
-import type { PollOutcome, ShardTickReport } from "../shard/shard";
+import { errorText } from "../lib/redact";
+import type { ShardTickReport } from "../shard/shard";
 import { shard, SHARD_COUNT } from "../shard/shards";
+import type { PollOutcome } from "../task/poll";
 
 /** Upper bound on provider calls in one tick, whatever the backlog. */
 export const MAX_POLLS_PER_TICK = 300;
@@ -45,7 +47,7 @@ export async function runTick(env: Env, scheduledTime: number): Promise<TickRepo
     try {
       r = await shard(env, n).tick(budget);
     } catch (err) {
-      console.error(`cron: shard ${n} failed: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`cron: shard ${n} failed: ${errorText(err, env)}`);
       report.errors++;
       continue;
     }

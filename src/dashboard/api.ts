@@ -1,19 +1,16 @@
-// The dashboard's only way to data and actions: the worker's own public API, called in-process
-// with the bearer API_TOKEN added here, server-side. The browser never sees the token, and the
-// rest of the dashboard never cares how tasks are stored.
+// The dashboard's only way to data and actions: the worker's own JSON API (../api.ts), called
+// in-process with the bearer API_TOKEN added here, server-side — straight into the API's own app,
+// not through the root's middleware again. The browser never sees the token, and the rest of the
+// dashboard never cares how tasks are stored.
 
 import type { Context } from "hono";
-import { app } from "../app";
+import { api } from "../api";
 import { readConfig } from "../config";
-import type { HistoryEntry } from "../shard/store";
+import type { HistoryEntry } from "../task/history";
+import type { TaskState } from "../task/machine";
 import type { TaskView } from "../task/view";
 
-/** A task as GET /api/tasks/:id answers it (SPEC.md, "A task, as JSON"). */
-export type TaskJson = TaskView;
-
-export type TaskEvent = HistoryEntry;
-
-export type StateCounts = Record<TaskJson["state"], number>;
+export type StateCounts = Record<TaskState, number>;
 
 /** A non-2xx answer from the API, with its JSON error code. */
 export class ApiCallError extends Error {
@@ -29,12 +26,12 @@ export class ApiCallError extends Error {
 
 export interface DashboardApi {
   stats(): Promise<StateCounts>;
-  list(q: { state?: string; limit?: number; cursor?: string }): Promise<{ tasks: TaskJson[]; cursor: string | null }>;
+  list(q: { state?: string; limit?: number; cursor?: string }): Promise<{ tasks: TaskView[]; cursor: string | null }>;
   /** null when the task is unknown. */
-  task(taskId: string): Promise<TaskJson | null>;
+  task(taskId: string): Promise<TaskView | null>;
   /** null when the task is gone (deleted meanwhile). */
-  events(taskId: string): Promise<TaskEvent[] | null>;
-  retry(taskId: string): Promise<TaskJson>;
+  history(taskId: string): Promise<HistoryEntry[] | null>;
+  retry(taskId: string): Promise<TaskView>;
   notify(taskId: string): Promise<void>;
   /** A signed, expiring download URL; null when the task has no stored WAV. */
   link(taskId: string, ttlSeconds: number): Promise<{ url: string; expiresAt: string } | null>;
@@ -46,13 +43,13 @@ export function apiFor(c: Context): DashboardApi {
     if (!token) throw new ApiCallError(503, "api_token_not_configured", "API_TOKEN is not set.");
     // Same origin as the page, so links the API builds (without PUBLIC_URL) point back here.
     const req = new Request(new URL(path, c.req.url), { method, headers: { authorization: `Bearer ${token}` } });
-    let ctx: Parameters<typeof app.fetch>[2];
+    let ctx: Parameters<typeof api.fetch>[2];
     try {
       ctx = c.executionCtx;
     } catch {
       ctx = undefined; // not in a Worker invocation (some tests)
     }
-    return app.fetch(req, c.env, ctx);
+    return api.fetch(req, c.env, ctx);
   };
   const json = async <T>(method: string, path: string): Promise<T> => {
     const res = await call(method, path);
@@ -72,20 +69,20 @@ export function apiFor(c: Context): DashboardApi {
     },
     task: async (taskId) => {
       try {
-        return await json<TaskJson>("GET", `/api/tasks/${id(taskId)}`);
+        return await json<TaskView>("GET", `/api/tasks/${id(taskId)}`);
       } catch (err) {
         if (err instanceof ApiCallError && err.status === 404) return null;
         throw err;
       }
     },
-    events: async (taskId) => {
+    history: async (taskId) => {
       const res = await call("GET", `/api/tasks/${id(taskId)}/events`);
       if (res.status === 404) {
         await res.body?.cancel();
         return null;
       }
       if (!res.ok) throw await errorOf(res);
-      return ((await res.json()) as { events: TaskEvent[] }).events;
+      return ((await res.json()) as { events: HistoryEntry[] }).events;
     },
     retry: (taskId) => json("POST", `/api/tasks/${id(taskId)}/retry`),
     notify: async (taskId) => {

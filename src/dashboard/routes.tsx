@@ -1,4 +1,4 @@
-// The dashboard for a person (SPEC.md, "Dashboard"): server-rendered pages at /, /tasks,
+// The dashboard for a person (README, "Dashboard"): server-rendered pages at /, /tasks,
 // /tasks/:id and /settings behind a session cookie; data and actions through the public API
 // (./api.ts). Mounted at "/" beside the JSON API, so every middleware here names its paths
 // instead of "*": /api/* and /callbacks/* never pass through it.
@@ -6,18 +6,18 @@
 import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
-import { redactSecrets } from "../http/errors";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
 import { ConfigError, readConfig } from "../config";
 import { serveWav } from "../download/serve";
+import { errorText } from "../lib/redact";
 import { TASK_ID_PATTERN } from "../storage/layout";
+import { TASK_STATES } from "../task/machine";
 import { ApiCallError, apiFor } from "./api";
 import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets";
 import { formToken, sameOrigin } from "./csrf";
 import type { DashEnv } from "./env";
 import { ErrorPage } from "./pages/error";
-import { STATES } from "./pages/layout";
 import { OverviewPage } from "./pages/overview";
 import { SettingsPage } from "./pages/settings";
 import { SignInPage } from "./pages/sign-in";
@@ -29,8 +29,8 @@ import { checkSettings } from "./settings-check";
 /** Every path the dashboard answers (for its path-scoped middleware). */
 const PATHS = ["/", "/sign-in", "/sign-out", "/tasks", "/tasks/*", "/settings", "/assets/*"];
 const PAGE_SIZE = 25;
-/** Copy-link URLs stay valid this long. */
-const LINK_TTL_SECONDS = 24 * 60 * 60;
+/** How long the task page's copy-link URL stays valid. */
+const COPY_LINK_TTL_SECONDS = 24 * 60 * 60;
 
 const headers = secureHeaders({
   contentSecurityPolicy: {
@@ -67,7 +67,7 @@ const requireSession = createMiddleware<DashEnv>(async (c, next) => {
 
 const SignInForm = z.object({ token: z.string().min(1).max(1024) });
 const ListQuery = z.object({
-  state: z.enum(STATES).optional().catch(undefined),
+  state: z.enum(TASK_STATES).optional().catch(undefined),
   cursor: z.string().max(512).optional(),
 });
 
@@ -149,9 +149,9 @@ dashboard
     const api = apiFor(c);
     const task = await api.task(taskId);
     if (!task) throw new HTTPException(404, { message: `No task ${taskId} is known here.` });
-    const [events, link] = await Promise.all([api.events(taskId), task.state === "stored" ? api.link(taskId, LINK_TTL_SECONDS) : null]);
+    const [history, link] = await Promise.all([api.history(taskId), task.state === "stored" ? api.link(taskId, COPY_LINK_TTL_SECONDS) : null]);
     const notice = c.req.query("notice");
-    return c.html(<TaskPage csrf={c.get("session").csrf} task={task} events={events} link={link} notice={notice} />);
+    return c.html(<TaskPage csrf={c.get("session").csrf} task={task} history={history} link={link} notice={notice} />);
   })
   // The player and the download: R2 answers Range itself, so <audio> gets 206s and can seek.
   .on(["GET", "HEAD"], "/tasks/:taskId/wav", requireSession, async (c) => {
@@ -185,6 +185,6 @@ dashboard
       return c.html(<ErrorPage status={500} title="Misconfigured" message={err.message} csrf={csrf} />, 500);
     }
     // The message only, redacted: a stack or cause could carry a URL's query or a secret.
-    console.error(`dashboard error: ${redactSecrets(err instanceof Error ? `${err.name}: ${err.message}` : String(err), c.env)}`);
+    console.error(`dashboard error: ${err instanceof Error ? `${err.name}: ` : ""}${errorText(err, c.env)}`);
     return c.html(<ErrorPage status={500} title="Something went wrong" message="Something went wrong on our side; try again later." csrf={csrf} />, 500);
   });

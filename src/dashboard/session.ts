@@ -6,6 +6,8 @@ import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { readConfig } from "../config";
+import { base64url, hex } from "../lib/encoding";
+import { hmacSign } from "../lib/hmac";
 
 export const SESSION_COOKIE = "wav_dashboard";
 export const SESSION_SECONDS = 8 * 60 * 60;
@@ -17,24 +19,13 @@ export interface Session {
   csrf: string;
 }
 
-const keys = new Map<string, string>();
-
 /** HMAC(API_TOKEN, purpose) as hex: the cookie-signing secret, never the token itself. */
 async function sessionKey(token: string): Promise<string> {
-  const known = keys.get(token);
-  if (known) return known;
-  const enc = new TextEncoder();
-  const k = await crypto.subtle.importKey("raw", enc.encode(token), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode("wav-callback-edge dashboard session v1")));
-  const hex = Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
-  keys.clear(); // one live token at a time
-  keys.set(token, hex);
-  return hex;
+  return hex(await hmacSign(token, "wav-callback-edge dashboard session v1"));
 }
 
 function randomToken(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 const isHttps = (c: Context) => new URL(c.req.url).protocol === "https:";

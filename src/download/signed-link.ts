@@ -1,29 +1,25 @@
 // Shareable download links: /api/tasks/<id>/wav?expires=<unix s>&sig=<base64url HMAC>. The HMAC
 // covers the path and the expiry, so neither can be changed; its key is derived from API_TOKEN,
-// so rotating that token revokes every link.
+// so rotating that token revokes every link (README, "Routes": /link).
+
+import { base64url, fromBase64url } from "../lib/encoding";
+import { hmacSign, hmacVerify } from "../lib/hmac";
 
 const LINK_CONTEXT = "wav-callback-edge download link v1";
-/** Longest a link may live. */
-export const MAX_LINK_TTL_SECONDS = 7 * 24 * 3600;
-export const DEFAULT_LINK_TTL_SECONDS = 3600;
 
-const keys = new Map<string, Promise<CryptoKey>>();
+/** The longest a link may live (`/link?ttl=` above it is refused). */
+export const LINK_TTL_MAX_SECONDS = 7 * 24 * 3600;
+/** `/link` without `?ttl=`. */
+export const LINK_TTL_DEFAULT_SECONDS = 3600;
+/** The link in a `wav.stored` announcement: as long as links may live (README, "Notifications"). */
+export const ANNOUNCEMENT_LINK_TTL_SECONDS = LINK_TTL_MAX_SECONDS;
 
-function linkKey(apiToken: string): Promise<CryptoKey> {
-  let key = keys.get(apiToken);
-  if (!key) {
-    const raw = new TextEncoder().encode(`${LINK_CONTEXT}\n${apiToken}`);
-    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    keys.set(apiToken, key);
-  }
-  return key;
-}
+/** The signing secret: API_TOKEN within this purpose, so the HMAC is of no use elsewhere. */
+const linkSecret = (apiToken: string) => `${LINK_CONTEXT}\n${apiToken}`;
+const message = (path: string, expires: number) => `${path}\n${expires}`;
 
-const message = (path: string, expires: number) => new TextEncoder().encode(`${path}\n${expires}`);
-
-export async function signLink(apiToken: string, path: string, expires: number): Promise<string> {
-  const mac = await crypto.subtle.sign("HMAC", await linkKey(apiToken), message(path, expires));
-  return btoa(String.fromCharCode(...new Uint8Array(mac))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+async function signLink(apiToken: string, path: string, expires: number): Promise<string> {
+  return base64url(await hmacSign(linkSecret(apiToken), message(path, expires)));
 }
 
 /** True only for an unexpired link whose signature matches (checked in constant time). */
@@ -37,17 +33,9 @@ export async function verifyLink(
   if (!expiresParam || !sigParam || !/^\d{1,12}$/.test(expiresParam)) return false;
   const expires = Number(expiresParam);
   if (expires < nowSeconds) return false;
-  let sig: Uint8Array;
-  try {
-    sig = Uint8Array.from(atob(sigParam.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-  } catch {
-    return false;
-  }
-  return crypto.subtle.verify("HMAC", await linkKey(apiToken), sig, message(path, expires));
+  const sig = fromBase64url(sigParam);
+  return sig !== null && hmacVerify(linkSecret(apiToken), message(path, expires), sig);
 }
-
-/** How long the link in a `wav.stored` announcement lives (SPEC "Notifications"). */
-export const DEFAULT_DOWNLOAD_LINK_TTL_SECONDS = MAX_LINK_TTL_SECONDS;
 
 /**
  * A signed link to a task's WAV under `base` (PUBLIC_URL, path included, or the request's origin),

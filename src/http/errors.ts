@@ -2,8 +2,9 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ConfigError } from "../config";
+import { redactText } from "../lib/redact";
 
-/** The one error shape every route answers with (SPEC.md, "HTTP surface"). */
+/** The one error shape every route answers with (README, "Routes"). */
 export interface ErrorBody {
   error: { code: string; message: string };
 }
@@ -40,7 +41,7 @@ export function onError(err: Error, c: Context): Response {
     return c.json(errorBody("misconfigured", err.message), 500);
   }
   // Not the error object itself: its message or stack may quote a URL with a signed query.
-  console.error(JSON.stringify({ event: "unhandled_error", name: err.name, message: redactSecrets(err.message, c.env) }));
+  console.error(JSON.stringify({ event: "unhandled_error", name: err.name, message: redactText(err.message, c.env) }));
   return c.json(errorBody("internal", "Something went wrong on our side; try again later."), 500);
 }
 
@@ -61,25 +62,4 @@ function codeForStatus(status: number): string {
     default:
       return status >= 500 ? "internal" : "error";
   }
-}
-
-const SECRET_SETTINGS = ["API_TOKEN", "WEBHOOK_HMAC_KEY", "CALLBACK_TOKEN", "SUNO_API_KEY", "NOTIFY_SECRET"];
-
-/**
- * Text fit for a log line or an answer: query strings cut from URLs, no configured secret's value
- * — also not as a URL-encoded (once or twice) or form-encoded quote of it, as a provider may echo
- * the callBackUrl it was sent.
- */
-export function redactSecrets(text: string, env?: object): string {
-  let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)\?[^\s#"'<>]*/gi, "$1?[query removed]");
-  // An encoded URL has no literal "?": cut whatever follows an encoded one, once or twice encoded.
-  out = out.replace(/%(?:25)?3F[^\s#"'<>]*/gi, "%3F[query removed]");
-  for (const name of SECRET_SETTINGS) {
-    const value = (env as Record<string, unknown> | undefined)?.[name];
-    if (typeof value !== "string" || value.trim().length < 4) continue;
-    const raw = value.trim();
-    const forms = [raw, encodeURIComponent(raw), new URLSearchParams({ t: raw }).toString().slice(2), JSON.stringify(raw).slice(1, -1)];
-    for (const form of [...forms, ...forms.map(encodeURIComponent)]) out = out.split(form).join("[secret]");
-  }
-  return out;
 }

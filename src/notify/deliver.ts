@@ -1,7 +1,8 @@
-// One delivery attempt of an announcement to NOTIFY_URL (SPEC.md, "Notifications"). It never
+// One delivery attempt of an announcement to NOTIFY_URL (README, "Notifications"). It never
 // throws for anything the app or the network does and never takes much longer than its timeout,
 // so a slow or broken app cannot hold up the runner that calls it.
 
+import { errorText } from "../lib/redact";
 import { signAnnouncement } from "./signature";
 
 export const DELIVERY_TIMEOUT_MS = 15_000;
@@ -82,7 +83,7 @@ export async function deliverAnnouncement(req: DeliveryRequest): Promise<Deliver
       ]);
     } catch (err) {
       if (controller.signal.aborted) return { status: null, outcome: "retry", message: `${host} did not answer within ${seconds}` };
-      return { status: null, outcome: "retry", message: `could not reach ${host}: ${describeError(err, req.url)}` };
+      return { status: null, outcome: "retry", message: `could not reach ${host}: ${errorText(err, undefined, { hideUrls: true }).slice(0, 160) || "network error"}` };
     }
     if (res === TIMED_OUT) return { status: null, outcome: "retry", message: `${host} did not answer within ${seconds}` };
 
@@ -115,10 +116,4 @@ async function drain(res: Response, deadline: Promise<typeof TIMED_OUT>): Promis
   }
   // Not awaited: cancelling a stalled stream may itself wait on the app.
   reader.cancel().catch(() => {});
-}
-
-/** An error's text without the URL (its path or query may carry a token). */
-function describeError(err: unknown, url: string): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.replaceAll(url, "<NOTIFY_URL>").replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, "<url>").slice(0, 160) || "network error";
 }

@@ -1,7 +1,7 @@
-// What an announcement says (SPEC.md, "Notifications"): a stable id per announcement and the
+// What an announcement says (README, "Notifications"): a stable id per announcement and the
 // JSON body `{"type", "timestamp", "data": <task JSON> [+ download link]}`.
 
-export type AnnouncementType = "wav.stored" | "wav.failed";
+import type { AnnouncementType } from "../task/notification";
 
 /**
  * A new `webhook-id`: "msg_" + 32 hex digits. Made once per announcement and kept for every

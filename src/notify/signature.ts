@@ -4,20 +4,8 @@
 // library verifies what this signs.
 
 import { ConfigError, parseNotifySecret } from "../config";
-
-// One imported key per secret: importKey is not free, and an isolate signs many announcements.
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function signingKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    const parsed = parseNotifySecret(secret);
-    if (!parsed.ok) throw new ConfigError(parsed.message);
-    key = crypto.subtle.importKey("raw", parsed.key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    keys.set(secret, key);
-  }
-  return key;
-}
+import { encodeBase64 } from "../lib/encoding";
+import { hmacSign } from "../lib/hmac";
 
 /**
  * The `webhook-signature` header for one attempt: "v1,<base64 HMAC-SHA256>". Throws a
@@ -27,12 +15,8 @@ export async function signAnnouncement(secret: string, id: string, timestampSec:
   if (!Number.isSafeInteger(timestampSec) || timestampSec < 0) {
     throw new RangeError("webhook-timestamp must be whole unix seconds");
   }
-  const mac = await crypto.subtle.sign("HMAC", await signingKey(secret), new TextEncoder().encode(`${id}.${timestampSec}.${body}`));
-  return `v1,${toBase64(new Uint8Array(mac))}`;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
+  const parsed = parseNotifySecret(secret);
+  if (!parsed.ok) throw new ConfigError(parsed.message);
+  const mac = await hmacSign(parsed.key, `${id}.${timestampSec}.${body}`);
+  return `v1,${encodeBase64(mac.buffer as ArrayBuffer)}`;
 }

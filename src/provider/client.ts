@@ -1,7 +1,8 @@
-// The Suno API's WAV endpoints, as SPEC.md describes them. Every answer is validated with zod;
-// anything unexpected becomes a ProviderError instead of a guess.
+// The Suno API's WAV endpoints (README, "Task lifecycle and the cron"). Every answer is validated
+// with zod; anything unexpected becomes a ProviderError instead of a guess.
 
 import { z } from "zod";
+import type { WavRecord } from "../task/poll";
 
 export class ProviderError extends Error {
   override name = "ProviderError";
@@ -22,8 +23,10 @@ const TROUBLE_CODES = new Set([401, 405, 429, 430, 455, 500, 502, 503, 504]);
 export interface ProviderOptions {
   baseUrl: string;
   apiKey: string | undefined;
-  timeoutMs?: number;
 }
+
+/** How long the provider gets to answer one call. */
+const CALL_TIMEOUT_MS = 15_000;
 
 const Envelope = z.object({
   code: z.coerce.number().int(),
@@ -47,13 +50,6 @@ const RecordData = z.object({
 /** Flags that mean the conversion itself failed (when the record carries no WAV URL). */
 const FAILURE_FLAGS = new Set(["CREATE_TASK_FAILED", "GENERATE_WAV_FAILED"]);
 
-export type WavRecord =
-  | { status: "pending" }
-  | { status: "success"; url: string; flag: string }
-  | { status: "failed"; code: string; message: string; flag: string }
-  /** Nothing usable about this one task (`data: null`, SUCCESS without a URL, …). */
-  | { status: "unknown"; message: string };
-
 async function call(opts: ProviderOptions, path: string, init: RequestInit): Promise<unknown> {
   if (!opts.apiKey) throw new ProviderError(401, "SUNO_API_KEY is not configured", true);
   let res: Response;
@@ -62,7 +58,7 @@ async function call(opts: ProviderOptions, path: string, init: RequestInit): Pro
     res = await fetch(`${opts.baseUrl}${path}`, {
       ...init,
       headers: { ...init.headers, authorization: `Bearer ${opts.apiKey}`, accept: "application/json" },
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });
     // Inside the try: a body cut off mid-read is the provider's trouble too, not an internal error.
     text = await res.text();

@@ -5,20 +5,20 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
+import type { HTTPException } from "hono/http-exception";
 import { publicUrl, readConfig } from "../config";
-import { DEFAULT_LINK_TTL_SECONDS, makeDownloadLink, MAX_LINK_TTL_SECONDS } from "../download/signed-link";
+import { LINK_TTL_DEFAULT_SECONDS, LINK_TTL_MAX_SECONDS, makeDownloadLink } from "../download/signed-link";
 import { serveWav } from "../download/serve";
-import { apiError, redactSecrets } from "../http/errors";
+import { apiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
+import { firstIssue } from "../lib/issues";
+import { redactText } from "../lib/redact";
 import { apiAuth } from "../middleware/api-auth";
 import { readJson, requireJson } from "../middleware/require-json";
-import type { HTTPException } from "hono/http-exception";
 import { decodeCursor, listTasks } from "../shard/list";
 import { shardFor, submissionShard } from "../shard/shards";
-import { TASK_ID_PATTERN } from "../storage/layout";
+import { TASK_ID_PATTERN, TaskId } from "../storage/layout";
 import { TASK_STATES } from "../task/machine";
-
-const TaskId = z.string().regex(TASK_ID_PATTERN, "must be 1-128 letters, digits, '_' or '-'");
 
 const SubmitBody = z.object({
   taskId: z.string().min(1).max(256),
@@ -41,16 +41,14 @@ const ListQuery = z.object({
 });
 
 const LinkQuery = z.object({
-  ttl: z.coerce.number().int().min(1).max(MAX_LINK_TTL_SECONDS).default(DEFAULT_LINK_TTL_SECONDS),
+  ttl: z.coerce.number().int().min(1).max(LINK_TTL_MAX_SECONDS).default(LINK_TTL_DEFAULT_SECONDS),
 });
 
 /** Validates with zod and turns the first issue into a 400 that names the field. */
 function parseOr400<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const field = issue.path.length ? `${issue.path.join(".")}: ` : "";
-  throw apiError(400, `invalid_${what}`, `${field}${issue.message}`);
+  throw apiError(400, `invalid_${what}`, firstIssue(r.error));
 }
 
 function taskIdParam(raw: string): string {
@@ -96,7 +94,7 @@ export const tasks = new Hono<AppEnv>()
     const submitted = await submissionShard(c.env, music.taskId, music.audioId).submit(music, callBackUrl.toString());
     if ("providerCode" in submitted) {
       // The provider may quote the callBackUrl it was sent, and that carries ?token=.
-      const provider = { code: submitted.providerCode, message: redactSecrets(submitted.providerMsg, c.env) };
+      const provider = { code: submitted.providerCode, message: redactText(submitted.providerMsg, c.env) };
       return c.json(
         {
           error: {
@@ -164,7 +162,7 @@ export const tasks = new Hono<AppEnv>()
 
   .get("/:taskId/events", async (c) => {
     const taskId = taskIdParam(c.req.param("taskId"));
-    const events = await shardFor(c.env, taskId).events(taskId);
+    const events = await shardFor(c.env, taskId).history(taskId);
     if (events === null) await taskOr404(c.env, taskId);
     return c.json({ events });
   })

@@ -13,12 +13,13 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
+import { errorText } from "../lib/redact";
 import { deliverAnnouncement } from "../notify/deliver";
 import { getWavRecord, ProviderError } from "../provider/client";
 import { shardFor } from "../shard/shards";
 import { wavKey } from "../storage/layout";
+import type { AnnounceJob, AnnounceReport, RunnerJob, RunnerReport, TransferJob, TransferReport } from "../task/jobs";
 import { adoptStoredWav, transferWav } from "../transfer/transfer";
-import type { AnnounceJob, AnnounceReport, RunnerJob, RunnerReport, TransferJob, TransferReport } from "./jobs";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS jobs (
@@ -101,7 +102,7 @@ export class TaskRunner extends DurableObject<Env> {
       await shardFor(this.env, report.taskId).report(report);
       return true;
     } catch (err) {
-      console.error(`runner: report for ${report.taskId} not delivered: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`runner: report for ${report.taskId} not delivered: ${errorText(err, this.env)}`);
       return false;
     }
   }
@@ -124,7 +125,7 @@ export class TaskRunner extends DurableObject<Env> {
         if (adopted) return { kind: "transfer", taskId: job.taskId, runnerId: this.id, attempt: job.attempt, refresh, result: { ok: true, wav: adopted } };
       } catch (err) {
         // Reading it back failed: fetch afresh rather than spend an attempt on it.
-        console.warn(`transfer ${job.taskId}: adopting the stored object failed (${err instanceof Error ? err.message : String(err)}); fetching again`);
+        console.warn(`transfer ${job.taskId}: adopting the stored object failed (${errorText(err, this.env)}); fetching again`);
       }
     }
 

@@ -2,6 +2,7 @@
 // the cursor, and the pages are merged) and counts per state. The cursor is the last task's
 // (createdAt, taskId), so pages stay stable while new tasks arrive.
 
+import { base64url, fromBase64url, utf8Bytes } from "../lib/encoding";
 import { TASK_STATES, type TaskState } from "../task/machine";
 import type { TaskView } from "../task/view";
 import { shard, SHARD_COUNT } from "./shards";
@@ -40,16 +41,14 @@ function newestFirst(a: TaskView, b: TaskView): number {
 }
 
 export function encodeCursor(createdAt: number, taskId: string): string {
-  return btoa(`${createdAt}:${taskId}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url(utf8Bytes(`${createdAt}:${taskId}`));
 }
 
 export function decodeCursor(cursor: string): { createdAt: number; taskId: string } | null {
-  try {
-    const [time, ...rest] = atob(cursor.replace(/-/g, "+").replace(/_/g, "/")).split(":");
-    const createdAt = Number(time);
-    const taskId = rest.join(":");
-    return Number.isSafeInteger(createdAt) && taskId !== "" ? { createdAt, taskId } : null;
-  } catch {
-    return null;
-  }
+  const bytes = fromBase64url(cursor);
+  if (bytes === null) return null;
+  const [time, ...rest] = new TextDecoder().decode(bytes).split(":");
+  const createdAt = Number(time);
+  const taskId = rest.join(":");
+  return Number.isSafeInteger(createdAt) && taskId !== "" ? { createdAt, taskId } : null;
 }

@@ -8,8 +8,6 @@
 // simple requests/s. 32 shards therefore allow for roughly 16,000 callbacks/s spread evenly, and
 // ~500/s for any one shard — far above a provider's callback rate for one account.
 
-import type { TaskShard } from "./shard";
-
 export const SHARD_COUNT = 32;
 
 export function shardNumberOf(key: string): number {
@@ -22,16 +20,17 @@ export function shardNumberOf(key: string): number {
   return (h >>> 0) % SHARD_COUNT;
 }
 
-export function shard(env: Env, n: number): DurableObjectStub<TaskShard> {
+// The stubs' types come from Env (src/worker-configuration.d.ts types SHARDS with TaskShard).
+export function shard(env: Env, n: number) {
   return env.SHARDS.get(env.SHARDS.idFromName(`shard-${n}`));
 }
 
 /** The shard that owns a task's row. */
-export function shardFor(env: Env, taskId: string): DurableObjectStub<TaskShard> {
+export function shardFor(env: Env, taskId: string) {
   return shard(env, shardNumberOf(taskId));
 }
 
 /** The shard that remembers which WAV task was submitted for a (music task, track) pair. */
-export function submissionShard(env: Env, musicTaskId: string, audioId: string): DurableObjectStub<TaskShard> {
+export function submissionShard(env: Env, musicTaskId: string, audioId: string) {
   return shard(env, shardNumberOf(`submission\n${musicTaskId}\n${audioId}`));
 }

@@ -1,6 +1,7 @@
 // A typed helper over one shard's SQLite storage. The tables are documented in
 // ../storage/layout.ts; every statement that touches them is here.
 
+import type { HistoryEntry, HistoryNote } from "../task/history";
 import type { Task, TaskState } from "../task/machine";
 
 const SCHEMA = [
@@ -24,7 +25,7 @@ const SCHEMA = [
      seq     INTEGER NOT NULL,
      at      INTEGER NOT NULL,
      type    TEXT    NOT NULL,
-     detail  TEXT    NOT NULL,   -- JSON object of the entry's other fields
+     detail  TEXT    NOT NULL,   -- JSON object of the history entry's other fields
      PRIMARY KEY (task_id, seq)
    ) WITHOUT ROWID`,
   // A verified signature is HMAC(key, "<task_id>.<timestamp>"): exactly one valid signature exists
@@ -48,19 +49,13 @@ const SCHEMA = [
    ) WITHOUT ROWID`,
 ];
 
-/** History kept per task (SPEC "Task history"). */
-export const MAX_EVENTS_PER_TASK = 200;
+/** History kept per task (README, "Notifications" → "History"). */
+const MAX_HISTORY_PER_TASK = 200;
 /**
  * How long an accepted signature is remembered. A replay needs a timestamp within the 300 s
  * window (older ones are refused as stale before they get here), so twice that is plenty.
  */
 const SIGNATURE_MEMORY_SECONDS = 600;
-
-export interface HistoryEntry {
-  at: string;
-  type: string;
-  [detail: string]: unknown;
-}
 
 export interface ListQuery {
   state?: TaskState;
@@ -127,9 +122,9 @@ export class ShardStore {
     this.sql.exec("DELETE FROM deleted WHERE task_id = ?", taskId);
   }
 
-  // History
+  // History (the table is called events: GET /api/tasks/:taskId/events lists it)
 
-  addEvent(taskId: string, at: number, type: string, detail: Record<string, unknown> = {}): void {
+  addHistory(taskId: string, at: number, { type, detail }: HistoryNote): void {
     const { seq } = this.sql
       .exec<{ seq: number }>(
         `INSERT INTO events (task_id, seq, at, type, detail)
@@ -141,10 +136,10 @@ export class ShardStore {
         taskId,
       )
       .one();
-    if (seq > MAX_EVENTS_PER_TASK) this.sql.exec("DELETE FROM events WHERE task_id = ? AND seq <= ?", taskId, seq - MAX_EVENTS_PER_TASK);
+    if (seq > MAX_HISTORY_PER_TASK) this.sql.exec("DELETE FROM events WHERE task_id = ? AND seq <= ?", taskId, seq - MAX_HISTORY_PER_TASK);
   }
 
-  events(taskId: string): HistoryEntry[] {
+  history(taskId: string): HistoryEntry[] {
     return this.sql
       .exec<{ at: number; type: string; detail: string }>("SELECT at, type, detail FROM events WHERE task_id = ? ORDER BY seq", taskId)
       .toArray()

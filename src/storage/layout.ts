@@ -33,8 +33,25 @@
 //                           done, with the report, while the shard cannot be reached)
 //   table uploads           multipart uploads in progress (aborted if an attempt died mid-way)
 
-/** Task ids are the provider's WAV task ids: opaque, but plain enough to be a key and a path. */
+import { z } from "zod";
+
+/** Task ids are the provider's task ids: opaque, but plain enough to be a key and a path. */
 export const TASK_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** The task-id rule as every input (route parameter, callback, provider answer) checks it. */
+export const TaskId = z
+  .string({ error: (issue) => (issue.input === undefined ? "is missing" : "must be a string") })
+  .regex(TASK_ID_PATTERN, "must be 1-128 letters, digits, '_' or '-'");
+
+/** R2 needs equal parts of at least 5 MiB (the last may be smaller). */
+export const PART_BYTES = 8 << 20;
+/** R2 takes at most 10,000 parts per upload: the largest file this worker can store. */
+export const MAX_UPLOAD_BYTES = 10_000 * PART_BYTES;
+/**
+ * One R2 put takes at most 5 GiB. Known lengths above 4 GiB (RF64 WAVs) go through multipart too,
+ * which keeps MAX_WAV_BYTES free of the single-put limit; the margin keeps clear of it.
+ */
+export const MAX_SINGLE_PUT_BYTES = 4 * 1024 ** 3;
 
 export function wavKey(taskId: string): string {
   return `wav/${taskId}.wav`;

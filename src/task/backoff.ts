@@ -1,5 +1,6 @@
-// How long to wait before trying again. Kept apart from the state machine so the policy can be
-// read (and changed) in one place.
+// How long to wait before trying again: provider polls, transfer attempts and announcement
+// deliveries. Kept apart from the state machines so the policy can be read (and changed) in one
+// place (README, "Task lifecycle and the cron", "Transfers" and "Notifications").
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -35,3 +36,23 @@ export const TRANSFER_LEASE_MS = 20 * MINUTE;
 
 /** An announcement attempt (15 s timeout) not answered within this long is tried again. */
 export const NOTIFY_SENDING_LEASE_MS = 2 * MINUTE;
+
+/** The gap after the 1st, 2nd, … failed announcement attempt; the last one repeats. */
+export const NOTIFY_RETRY_DELAYS_MS: readonly number[] = [5 * SECOND, 30 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR];
+/** No announcement attempt is made later than this after the first one. */
+export const NOTIFY_GIVE_UP_AFTER_MS = 3 * 24 * HOUR;
+
+/**
+ * When to try an announcement again after `failedAttempts` (≥ 1) failed attempts, the last at
+ * `lastAttemptAt` and the first at `firstAttemptAt` (epoch ms): 5 s, 30 s, 5 min, 30 min, 2 h,
+ * 5 h and 10 h after the failed attempt, then every 10 h; null when the next one would fall after
+ * the 3 days (give up). A 410 answer gives up at once without asking this.
+ */
+export function nextDeliveryAt(failedAttempts: number, lastAttemptAt: number, firstAttemptAt: number): number | null {
+  if (!Number.isSafeInteger(failedAttempts) || failedAttempts < 1) {
+    throw new RangeError("nextDeliveryAt: failedAttempts must be a whole number ≥ 1");
+  }
+  const delay = NOTIFY_RETRY_DELAYS_MS[Math.min(failedAttempts, NOTIFY_RETRY_DELAYS_MS.length) - 1]!;
+  const next = lastAttemptAt + delay;
+  return next > firstAttemptAt + NOTIFY_GIVE_UP_AFTER_MS ? null : next;
+}

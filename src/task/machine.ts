@@ -1,6 +1,7 @@
 // The task state machine: pure functions from (task, event, now, context) to the next task. No
 // I/O, no runtime: the shard object (../shard/shard.ts) loads a task, applies an event, and saves
-// the result in the same synchronous step; unit tests drive these functions directly.
+// the result in the same synchronous step; unit tests drive these functions directly. The states
+// and what moves a task between them are README's "States" and "Task lifecycle and the cron".
 //
 //   pending ──wavUrl──▶ downloading ──transferSucceeded──▶ stored (final)
 //      │                  │    ▲
@@ -10,17 +11,19 @@
 //   failed ──wavUrl / retryRequested──▶ downloading (or pending when no URL is known)
 //
 // Reaching `stored` or `failed` also starts the task's announcement (`notification`) when the
-// deployment announces tasks; its attempts are transitions of this machine too.
+// deployment announces tasks; that sub-machine is ./notification.ts, and its events pass through
+// apply() like the others.
 
+import { MIN_POLL_INTERVAL_MS, pollDelayMs, REFRESH_EVERY_ATTEMPTS, TRANSFER_LEASE_MS, transferRetryDelayMs } from "./backoff";
 import {
-  MIN_POLL_INTERVAL_MS,
-  NOTIFY_SENDING_LEASE_MS,
-  pollDelayMs,
-  REFRESH_EVERY_ATTEMPTS,
-  TRANSFER_LEASE_MS,
-  transferRetryDelayMs,
-} from "./backoff";
-import { nextDeliveryAt } from "../notify/schedule";
+  announce,
+  initialNotification,
+  notificationStep,
+  quiet,
+  type Notification,
+  type NotificationEvent,
+  type NotifyContext,
+} from "./notification";
 
 export const TASK_STATES = ["pending", "downloading", "stored", "failed"] as const;
 export type TaskState = (typeof TASK_STATES)[number];
@@ -40,33 +43,6 @@ export interface TaskError {
 export interface MusicRef {
   taskId: string;
   audioId: string;
-}
-
-export const NOTIFICATION_STATES = ["off", "waiting", "pending", "delivered", "failed"] as const;
-export type NotificationState = (typeof NOTIFICATION_STATES)[number];
-
-export interface Notification {
-  state: NotificationState;
-  /** The announcement's `webhook-id`: one per final outcome, kept across redeliveries. */
-  messageId: string | null;
-  /**
-   * Counts rounds of attempts (a new outcome or a redelivery starts one): an answer is credited
-   * only to the round and attempt it was handed out for.
-   */
-  round: number;
-  type: "wav.stored" | "wav.failed" | null;
-  /** When the task reached the announced state (the body's `timestamp`). */
-  reachedAt: number | null;
-  /** Attempts started in the current round (a redelivery starts a new round). */
-  attempts: number;
-  lastStatus: number | null;
-  /** When the next attempt is due; null when none is planned. */
-  nextAttemptAt: number | null;
-  /** First attempt of the current round (the retry horizon counts from it). */
-  firstAttemptAt: number | null;
-  /** An attempt was handed to the runner at this time and has not been answered yet. */
-  sendingSince: number | null;
-  deliveredAt: number | null;
 }
 
 export interface Task {
@@ -103,16 +79,12 @@ export interface Task {
   notification: Notification;
 }
 
-/** What the machine needs to know about the deployment, and how to name a new announcement. */
-export interface Limits {
+/** What the machine needs to know about the deployment (and how to name a new announcement). */
+export interface MachineContext extends NotifyContext {
   overdueAfterMs: number;
   maxAgeMs: number;
   /** PROVIDER_RETENTION_SECONDS in ms: how long after a URL is known transfers are retried. */
   retentionMs: number;
-  /** Whether NOTIFY_URL is set. */
-  notify: boolean;
-  /** A fresh `webhook-id` (msg_…); only called when an announcement starts. */
-  newMessageId: () => string;
 }
 
 export type TaskEvent =
@@ -134,27 +106,9 @@ export type TaskEvent =
   | { type: "pollNoResult"; message: string }
   | { type: "expired" }
   | { type: "retryRequested" }
-  | { type: "notifyStarted" }
-  | { type: "notifyAnswered"; status: number | null; outcome: "delivered" | "retry" | "gone" }
-  | { type: "notifyRequested" }
-  /** NOTIFY_URL is no longer set: a pending announcement stops (state off). */
-  | { type: "notifyDisabled" };
+  | NotificationEvent;
 
-const OFF: Notification = {
-  state: "off",
-  messageId: null,
-  round: 0,
-  type: null,
-  reachedAt: null,
-  attempts: 0,
-  lastStatus: null,
-  nextAttemptAt: null,
-  firstAttemptAt: null,
-  sendingSince: null,
-  deliveredAt: null,
-};
-
-function blank(taskId: string, now: number, limits: Limits): Task {
+function blank(taskId: string, now: number, ctx: MachineContext): Task {
   return {
     taskId,
     state: "pending",
@@ -173,7 +127,7 @@ function blank(taskId: string, now: number, limits: Limits): Task {
     attemptStartedAt: null,
     dueAt: null,
     music: null,
-    notification: { ...OFF, state: limits.notify ? "waiting" : "off" },
+    notification: initialNotification(ctx),
   };
 }
 
@@ -186,14 +140,16 @@ export function apply(
   taskId: string,
   event: TaskEvent,
   now: number,
-  limits: Limits,
+  ctx: MachineContext,
 ): Task | null {
-  const current = task ?? blank(taskId, now, limits);
-  let next = step(current, event, now, limits);
+  const current = task ?? blank(taskId, now, ctx);
+  let next = step(current, event, now, ctx);
   if (next === current) return task;
-  if (isFinal(next.state) && !isFinal(current.state)) next = announce(next, now, limits);
+  if (isFinal(next.state) && !isFinal(current.state)) {
+    next = { ...next, notification: announce(next.notification, next.state as "stored" | "failed", now, ctx) };
+  }
   // Reopened (a retry, a new URL): the old outcome's announcement stops; the next outcome has its own.
-  if (!isFinal(next.state) && isFinal(current.state)) next = { ...next, notification: quiet(next.notification, limits) };
+  if (!isFinal(next.state) && isFinal(current.state)) next = { ...next, notification: quiet(next.notification, ctx) };
   return { ...next, updatedAt: now };
 }
 
@@ -201,12 +157,12 @@ export function isFinal(state: TaskState): boolean {
   return state === "stored" || state === "failed";
 }
 
-function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
+function step(t: Task, e: TaskEvent, now: number, ctx: MachineContext): Task {
   switch (e.type) {
     case "registered": {
       // Registering a known task changes nothing but a missing track reference.
       const music = t.music ?? e.music ?? null;
-      const due = t.dueAt === null && t.state === "pending" ? t.createdAt + limits.overdueAfterMs : t.dueAt;
+      const due = t.dueAt === null && t.state === "pending" ? t.createdAt + ctx.overdueAfterMs : t.dueAt;
       return music === t.music && due === t.dueAt ? t : { ...t, music, dueAt: due };
     }
 
@@ -228,7 +184,7 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
         };
       }
       // A different URL replaces the known one only while waiting to retry, and only when it is
-      // newer than the one it replaces (SPEC "Replayed signatures").
+      // newer than the one it replaces (README, "Replayed signatures").
       if (t.state === "downloading" && t.attemptStartedAt === null && e.url !== t.sourceUrl && newerSource(t, signedAt)) {
         return { ...t, sourceUrl: e.url, sourceSignedAt: signedAt, refreshUrl: false, error: null, dueAt: now };
       }
@@ -262,13 +218,13 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
 
     case "transferFailed": {
       if (t.state !== "downloading" || t.attemptStartedAt === null) return t;
-      return failedAttempt(t, e.error, e.retryable, e.refreshUrl === true || t.attempts % REFRESH_EVERY_ATTEMPTS === 0, now, limits);
+      return failedAttempt(t, e.error, e.retryable, e.refreshUrl === true || t.attempts % REFRESH_EVERY_ATTEMPTS === 0, now, ctx);
     }
 
     case "transferInterrupted": {
       if (t.state !== "downloading" || t.attemptStartedAt === null) return t;
       const error = { code: "interrupted", message: `transfer attempt ${t.attempts} was interrupted` };
-      const next = failedAttempt(t, error, true, t.attempts % REFRESH_EVERY_ATTEMPTS === 0, now, limits);
+      const next = failedAttempt(t, error, true, t.attempts % REFRESH_EVERY_ATTEMPTS === 0, now, ctx);
       // Interrupted (not refused): try again at once rather than after the backoff.
       return next.state === "downloading" ? { ...next, dueAt: next.refreshUrl ? refreshTime(next, now) : now } : next;
     }
@@ -296,7 +252,7 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
         dueAt: null,
         error: {
           code: "expired",
-          message: `no result from the provider within ${Math.round(limits.maxAgeMs / 1000)} s of registration`,
+          message: `no result from the provider within ${Math.round(ctx.maxAgeMs / 1000)} s of registration`,
         },
       };
 
@@ -325,68 +281,26 @@ function step(t: Task, e: TaskEvent, now: number, limits: Limits): Task {
       }
       return t;
 
-    case "notifyStarted": {
-      const n = t.notification;
-      if (n.state !== "pending" || n.sendingSince !== null) return t;
-      return {
-        ...t,
-        notification: {
-          ...n,
-          attempts: n.attempts + 1,
-          firstAttemptAt: n.firstAttemptAt ?? now,
-          sendingSince: now,
-          nextAttemptAt: now + NOTIFY_SENDING_LEASE_MS,
-        },
-      };
-    }
-
-    case "notifyAnswered": {
-      const n = t.notification;
-      if (n.state !== "pending" || n.sendingSince === null) return t;
-      const answered = { ...n, sendingSince: null, lastStatus: e.status };
-      if (e.outcome === "delivered") {
-        return { ...t, notification: { ...answered, state: "delivered", nextAttemptAt: null, deliveredAt: now } };
-      }
-      const next = e.outcome === "gone" ? null : nextDeliveryAt(n.attempts, now, n.firstAttemptAt ?? now);
-      return {
-        ...t,
-        notification: next === null ? { ...answered, state: "failed", nextAttemptAt: null } : { ...answered, nextAttemptAt: next },
-      };
-    }
-
+    case "notifyStarted":
+    case "notifyAnswered":
     case "notifyDisabled":
-      return t.notification.state === "off" ? t : { ...t, notification: { ...OFF, round: t.notification.round } };
-
     case "notifyRequested": {
-      if (!isFinal(t.state) || !limits.notify) return t;
-      const n = t.notification;
-      const fresh = n.messageId === null ? announce(t, now, limits).notification : n;
-      return {
-        ...t,
-        notification: {
-          ...fresh,
-          round: fresh.round + 1,
-          state: "pending",
-          attempts: 0,
-          firstAttemptAt: null,
-          sendingSince: null,
-          nextAttemptAt: now,
-          deliveredAt: null,
-        },
-      };
+      const outcome = t.state === "stored" || t.state === "failed" ? t.state : null;
+      const notification = notificationStep(t.notification, e, outcome, now, ctx);
+      return notification === t.notification ? t : { ...t, notification };
     }
   }
 }
 
 /** A failed attempt: retried with growing gaps until the provider's retention ends. */
-function failedAttempt(t: Task, error: TaskError, retryable: boolean, refresh: boolean, now: number, limits: Limits): Task {
-  const horizon = (t.urlKnownAt ?? now) + limits.retentionMs;
+function failedAttempt(t: Task, error: TaskError, retryable: boolean, refresh: boolean, now: number, ctx: MachineContext): Task {
+  const horizon = (t.urlKnownAt ?? now) + ctx.retentionMs;
   if (!retryable) return { ...t, state: "failed", error, attemptStartedAt: null, refreshUrl: false, dueAt: null };
   const retryAt = now + transferRetryDelayMs(t.attempts);
   if (retryAt >= horizon) {
     const gaveUp = {
       code: error.code,
-      message: `${error.message} (gave up after ${t.attempts} attempts: the provider keeps a WAV only ${Math.round(limits.retentionMs / 1000)} s)`,
+      message: `${error.message} (gave up after ${t.attempts} attempts: the provider keeps a WAV only ${Math.round(ctx.retentionMs / 1000)} s)`,
     };
     return { ...t, state: "failed", error: gaveUp, attemptStartedAt: null, refreshUrl: false, dueAt: null };
   }
@@ -410,36 +324,14 @@ function newerSource(t: Task, signedAt: number | null): boolean {
   return signedAt === null || t.sourceSignedAt === null || signedAt > t.sourceSignedAt;
 }
 
-/** Starts the announcement of a final outcome (a new `webhook-id` for each outcome). */
-function announce(t: Task, now: number, limits: Limits): Task {
-  if (!limits.notify) return { ...t, notification: { ...OFF, round: t.notification.round } };
-  return {
-    ...t,
-    notification: {
-      ...OFF,
-      round: t.notification.round + 1,
-      state: "pending",
-      messageId: limits.newMessageId(),
-      type: t.state === "stored" ? "wav.stored" : "wav.failed",
-      reachedAt: now,
-      nextAttemptAt: now,
-    },
-  };
-}
-
-/** A task that is not final (again): nothing to announce until its next outcome. */
-function quiet(n: Notification, limits: Limits): Notification {
-  return { ...OFF, round: n.round, state: limits.notify ? "waiting" : "off" };
-}
-
 /** Whether a pending task may be polled now without breaking the provider's 30 s rule. */
 export function mayPoll(t: Task, now: number): boolean {
   return (t.state === "pending" || t.state === "failed") && now >= pollAllowedAt(t);
 }
 
 /** Whether a pending task has outlived the configured maximum age. */
-export function isExpired(t: Task, now: number, limits: Limits): boolean {
-  return t.state === "pending" && now - (t.ageFrom ?? t.createdAt) >= limits.maxAgeMs;
+export function isExpired(t: Task, now: number, ctx: MachineContext): boolean {
+  return t.state === "pending" && now - (t.ageFrom ?? t.createdAt) >= ctx.maxAgeMs;
 }
 
 /** When the task's transfer is next due, as the API shows it (null while one runs or when final). */

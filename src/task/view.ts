@@ -1,7 +1,11 @@
-import { redact } from "../transfer/source";
-import { nextAttemptAt, type MusicRef, type NotificationState, type Task, type TaskError, type TaskState, type WavInfo } from "./machine";
+// A task as the API shows it (README, "Routes": "A task, as JSON"): times as ISO text, the source
+// URL without its query string, internal bookkeeping left out.
 
-/** A task as the API shows it (SPEC.md, "A task, as JSON"). */
+import { iso } from "../lib/time";
+import { withoutQuery } from "../lib/redact";
+import { nextAttemptAt, type MusicRef, type Task, type TaskError, type TaskState, type WavInfo } from "./machine";
+import type { NotificationState } from "./notification";
+
 export interface TaskView {
   taskId: string;
   state: TaskState;
@@ -22,18 +26,16 @@ export interface TaskView {
   };
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 export function toView(t: Task): TaskView {
   const n = t.notification;
   return {
     taskId: t.taskId,
     state: t.state,
-    createdAt: iso(t.createdAt)!,
-    updatedAt: iso(t.updatedAt)!,
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
     attempts: t.attempts,
-    // Without its query string: a signed link's token is nobody's business (SPEC "Configuration").
-    source: t.sourceUrl === null ? null : { url: redact(t.sourceUrl) },
+    // A signed link's token is nobody's business (README, "Configuration").
+    source: t.sourceUrl === null ? null : { url: withoutQuery(t.sourceUrl) },
     wav: t.wav,
     error: t.error,
     nextAttemptAt: iso(nextAttemptAt(t)),

@@ -3,6 +3,7 @@
 // Everything the stream must satisfy is checked here as the bytes pass: the WAV header, the size
 // cap, the declared length, and a limit on how long the source may send nothing.
 
+import { hex } from "../lib/encoding";
 import { TransferError } from "./errors";
 import { looksLikeWav, WAV_HEADER_BYTES } from "./wav-header";
 
@@ -136,11 +137,6 @@ export class WavBlocks {
       clearTimeout(timer);
     }
   }
-}
-
-/** Lower-case hex of a digest. */
-export function hex(digest: ArrayBuffer): string {
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** fetch() bodies are byte streams; a JS-made stream is first piped into one. */

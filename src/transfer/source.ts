@@ -1,13 +1,13 @@
 // Opening the WAV source: every hop checked against the URL policy, redirects followed by hand,
 // the status and declared size judged before a byte of the body is read.
 
+import { withoutQuery } from "../lib/redact";
 import { checkSourceUrl } from "./source-url";
 import { TransferError } from "./errors";
 
 const MAX_REDIRECTS = 3;
 
 export interface OpenedSource {
-  url: string;
   body: ReadableStream<Uint8Array>;
   /** The exact body length when the source declares it (identity encoding), else null. */
   length: number | null;
@@ -25,7 +25,7 @@ export async function openSource(rawUrl: string, opts: SourceOptions): Promise<O
   for (let hop = 0; ; hop++) {
     const verdict = checkSourceUrl(current, opts.allowlist);
     if (!verdict.ok) {
-      throw new TransferError("source_refused", `refused to fetch ${redact(current)}: ${verdict.reason}`, false);
+      throw new TransferError("source_refused", `refused to fetch ${withoutQuery(current)}: ${verdict.reason}`, false);
     }
     const res = await fetchWithTimeout(verdict.url, opts.timeoutMs);
 
@@ -60,7 +60,7 @@ export async function openSource(rawUrl: string, opts: SourceOptions): Promise<O
         false,
       );
     }
-    return { url: current, body: res.body, length };
+    return { body: res.body, length };
   }
 }
 
@@ -95,18 +95,8 @@ function declaredLength(headers: Headers): number | null {
 /**
  * Any HTTP error may pass while the provider keeps the file (a CDN not yet published, an outage),
  * so all are retried; these say the link itself expired or moved, so record-info is asked for a
- * current one first (SPEC "Task states").
+ * current one first (README, "Transfers").
  */
 function isExpiredLinkStatus(status: number): boolean {
   return status === 401 || status === 403 || status === 404 || status === 410;
-}
-
-/** URLs may carry signed query strings; errors name the host and path only. */
-export function redact(raw: string): string {
-  try {
-    const u = new URL(raw);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return "(invalid URL)";
-  }
 }

@@ -2,21 +2,15 @@
 // when every byte has arrived and passed the checks: a fixed-length put fails if the stream ends
 // short or is aborted, and a multipart upload is completed only after the last block.
 
-import { WAV_CONTENT_TYPE, wavKey } from "../storage/layout";
-import type { TaskError, WavInfo } from "../task/machine";
-import { hex, WavBlocks } from "./blocks";
+import { MAX_SINGLE_PUT_BYTES, PART_BYTES, WAV_CONTENT_TYPE, wavKey } from "../storage/layout";
+import { hex } from "../lib/encoding";
+import { errorText, withoutQuery } from "../lib/redact";
+import type { AttemptResult } from "../task/jobs";
+import type { WavInfo } from "../task/machine";
+import { WavBlocks } from "./blocks";
 import { TransferError } from "./errors";
-import { openSource, redact } from "./source";
+import { openSource } from "./source";
 
-/** R2 needs equal parts of at least 5 MiB (the last may be smaller). */
-export const PART_BYTES = 8 << 20;
-/** R2 takes at most 10,000 parts per upload: the largest WAV this worker can store. */
-export const MAX_UPLOAD_BYTES = 10_000 * PART_BYTES;
-/**
- * One R2 put takes at most 5 GiB. Known lengths above 4 GiB (RF64 WAVs) go through multipart
- * too, which keeps MAX_WAV_BYTES free of the single-put limit; the margin keeps clear of it.
- */
-export const MAX_SINGLE_PUT_BYTES = 4 * 1024 ** 3;
 const MAX_METADATA_URL = 1024;
 
 export interface TransferInput {
@@ -33,11 +27,7 @@ export interface TransferInput {
   onMultipartUpload?: (uploadId: string | null) => void;
 }
 
-export type TransferOutcome =
-  | { ok: true; wav: WavInfo }
-  | { ok: false; error: TaskError; retryable: boolean; refreshUrl: boolean };
-
-export async function transferWav(input: TransferInput): Promise<TransferOutcome> {
+export async function transferWav(input: TransferInput): Promise<AttemptResult> {
   const key = wavKey(input.taskId);
   try {
     const source = await openSource(input.sourceUrl, {
@@ -64,7 +54,7 @@ export async function transferWav(input: TransferInput): Promise<TransferOutcome
     if (err instanceof TransferError) {
       return { ok: false, error: { code: err.code, message: err.message }, retryable: err.retryable, refreshUrl: err.refreshUrl };
     }
-    const message = `writing to R2 failed: ${err instanceof Error ? err.message : String(err)}`;
+    const message = `writing to R2 failed: ${errorText(err)}`;
     // The message only: a stack or cause could carry the source URL's signed query.
     console.error(JSON.stringify({ event: "transfer_error", taskId: input.taskId, message }));
     return { ok: false, error: { code: "storage_failed", message }, retryable: true, refreshUrl: false };
@@ -92,7 +82,7 @@ export async function adoptStoredWav(bucket: R2Bucket, taskId: string, sourceUrl
 /** The source URL as kept in the object's metadata. */
 function metadataUrl(sourceUrl: string): string {
   // R2 allows 2 KiB of custom metadata in all; a very long URL is cut to fit.
-  return redact(sourceUrl).slice(0, MAX_METADATA_URL);
+  return withoutQuery(sourceUrl).slice(0, MAX_METADATA_URL);
 }
 
 async function putFixedLength(

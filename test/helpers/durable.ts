@@ -3,7 +3,7 @@
 
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { RunnerJob } from "../../src/runner/jobs";
+import type { RunnerJob } from "../../src/task/jobs";
 import type { TaskRunner } from "../../src/runner/runner";
 import { shardFor } from "../../src/shard/shards";
 import type { TaskShard } from "../../src/shard/shard";
@@ -48,8 +48,8 @@ export async function runDue(taskId: string, rounds = 6): Promise<void> {
 export async function crashMidAttempt(taskId: string, opts: { leftoverUploadId?: string; evict?: boolean } = {}): Promise<boolean> {
   const job = await runInDurableObject(shardOf(taskId), (instance) => {
     // The shard's own transition, as its alarm makes it (private to the class, used here alone).
-    const shard = instance as unknown as { update(id: string, e: { type: "transferStarted" }, now: number): { after: Task } };
-    const { after } = shard.update(taskId, { type: "transferStarted" }, Date.now());
+    const shard = instance as unknown as { commit(id: string, e: { type: "transferStarted" }, now: number): { after: Task } };
+    const { after } = shard.commit(taskId, { type: "transferStarted" }, Date.now());
     return { kind: "transfer", taskId, attempt: after.attempts, sourceUrl: after.sourceUrl!, refreshUrl: false, adopt: false } satisfies RunnerJob;
   });
   const runner = await prepareRunner(taskId);

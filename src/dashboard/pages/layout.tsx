@@ -1,8 +1,6 @@
 import type { Child } from "hono/jsx";
-import type { TaskJson } from "../api";
+import type { TaskView } from "../../task/view";
 import { CSRF_FIELD } from "../csrf";
-
-export const STATES = ["pending", "downloading", "stored", "failed"] as const;
 
 export function Layout(props: { title: string; csrf?: string; nav?: "overview" | "tasks" | "settings"; children: Child }) {
   return (
@@ -81,7 +79,7 @@ export function Notice(props: { kind: "ok" | "error"; children: Child }) {
 }
 
 /** A table of tasks; one card per task on a phone. */
-export function TaskTable(props: { tasks: TaskJson[]; empty: string }) {
+export function TaskTable(props: { tasks: TaskView[]; empty: string }) {
   if (props.tasks.length === 0) return <p class="muted">{props.empty}</p>;
   return (
     <table class="tasks">

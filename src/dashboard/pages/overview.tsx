@@ -1,13 +1,15 @@
-import type { StateCounts, TaskJson } from "../api";
-import { Layout, STATES, TaskTable } from "./layout";
+import { TASK_STATES } from "../../task/machine";
+import type { TaskView } from "../../task/view";
+import type { StateCounts } from "../api";
+import { Layout, TaskTable } from "./layout";
 
-export function OverviewPage(props: { csrf: string; counts: StateCounts; failures: TaskJson[]; latest: TaskJson[] }) {
-  const total = STATES.reduce((n, s) => n + props.counts[s], 0);
+export function OverviewPage(props: { csrf: string; counts: StateCounts; failures: TaskView[]; latest: TaskView[] }) {
+  const total = TASK_STATES.reduce((n, s) => n + props.counts[s], 0);
   return (
     <Layout title="Overview" csrf={props.csrf} nav="overview">
       <h1>Overview</h1>
       <section class="counts" aria-label="Tasks by state">
-        {STATES.map((s) => (
+        {TASK_STATES.map((s) => (
           <a class={`count state-${s}`} href={`/tasks?state=${s}`} data-state={s}>
             <span class="n">{props.counts[s]}</span>
             <span class="label">{s}</span>

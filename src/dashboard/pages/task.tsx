@@ -1,4 +1,5 @@
-import type { TaskEvent, TaskJson } from "../api";
+import type { HistoryEntry } from "../../task/history";
+import type { TaskView } from "../../task/view";
 import { CsrfField, formatBytes, Layout, Notice, StateBadge, Time } from "./layout";
 
 /** Outcomes a redirect may report; anything else shows a generic line (never reflected text). */
@@ -20,8 +21,8 @@ function Detail(props: { name: string; children: unknown }) {
   );
 }
 
-/** An event's details (everything but at/type) as short "key: value" text. */
-function eventDetails(e: TaskEvent): string {
+/** A history entry's details (everything but at/type) as short "key: value" text. */
+function entryDetails(e: HistoryEntry): string {
   return Object.entries(e)
     .filter(([k]) => k !== "at" && k !== "type")
     .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
@@ -30,8 +31,8 @@ function eventDetails(e: TaskEvent): string {
 
 export function TaskPage(props: {
   csrf: string;
-  task: TaskJson;
-  events: TaskEvent[] | null;
+  task: TaskView;
+  history: HistoryEntry[] | null;
   link: { url: string; expiresAt: string } | null;
   notice?: string;
 }) {
@@ -140,14 +141,14 @@ export function TaskPage(props: {
 
       <section class="card">
         <h2>History</h2>
-        {props.events === null || props.events.length === 0 ? (
+        {props.history === null || props.history.length === 0 ? (
           <p class="muted">No history yet.</p>
         ) : (
           <ol class="timeline">
-            {props.events.map((e) => (
+            {props.history.map((e) => (
               <li data-type={e.type}>
                 <Time at={e.at} /> <strong>{e.type}</strong>
-                {eventDetails(e) && <div class="muted small">{eventDetails(e)}</div>}
+                {entryDetails(e) && <div class="muted small">{entryDetails(e)}</div>}
               </li>
             ))}
           </ol>

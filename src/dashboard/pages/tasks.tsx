@@ -1,7 +1,8 @@
-import type { TaskJson } from "../api";
-import { Layout, STATES, TaskTable } from "./layout";
+import { TASK_STATES } from "../../task/machine";
+import type { TaskView } from "../../task/view";
+import { Layout, TaskTable } from "./layout";
 
-export function TaskListPage(props: { csrf: string; state: string | undefined; tasks: TaskJson[]; cursor: string | null; paged: boolean }) {
+export function TaskListPage(props: { csrf: string; state: string | undefined; tasks: TaskView[]; cursor: string | null; paged: boolean }) {
   const filter = (s: string | undefined) => (s ? `/tasks?state=${s}` : "/tasks");
   const next = new URLSearchParams();
   if (props.state) next.set("state", props.state);
@@ -10,7 +11,7 @@ export function TaskListPage(props: { csrf: string; state: string | undefined; t
     <Layout title="Tasks" csrf={props.csrf} nav="tasks">
       <h1>Tasks</h1>
       <nav class="filters" aria-label="Filter by state">
-        {[undefined, ...STATES].map((s) => (
+        {[undefined, ...TASK_STATES].map((s) => (
           <a href={filter(s)} aria-current={props.state === s ? "page" : undefined}>
             {s ?? "all"}
           </a>

@@ -1,6 +1,7 @@
-// A known path asked with a method it does not serve answers 405 with Allow (SPEC.md, "HTTP
-// surface"), from one table of path → methods. It runs before authentication: the answer only
-// restates the public routes table, so it tells a caller without a token nothing new.
+// A known path asked with a method it does not serve answers 405 with Allow (README, "Routes"). The
+// table of path → methods is derived from the app's own routes, so it cannot drift from them. It
+// runs before authentication: the answer only restates the public routes table, so it tells a
+// caller without a token nothing new.
 
 import { createMiddleware } from "hono/factory";
 import { apiError } from "../../http/errors";
@@ -9,7 +10,6 @@ import type { AppEnv } from "../../http/types";
 interface CompiledRoute {
   pattern: RegExp;
   methods: ReadonlySet<string>;
-  allow: string;
 }
 
 /** "/api/tasks/:taskId/wav" → /^\/api\/tasks\/[^/]+\/wav$/ (a parameter is one non-empty segment). */
@@ -21,17 +21,33 @@ function compile(path: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-export const allowedMethods = (table: Readonly<Record<string, readonly string[]>>) => {
-  const routes: CompiledRoute[] = Object.entries(table).map(([path, methods]) => {
-    const set = new Set(methods.map((m) => m.toUpperCase()));
-    if (set.has("GET")) set.add("HEAD");
-    return { pattern: compile(path), methods: set, allow: [...set].join(", ") };
-  });
+/**
+ * Path → methods served there, from Hono's `app.routes` (middleware, registered for ALL methods,
+ * is not a route). HEAD is implied wherever GET is served (Hono answers HEAD with the GET route).
+ */
+export function routeMethods(routes: readonly { method: string; path: string }[]): Map<string, Set<string>> {
+  const table = new Map<string, Set<string>>();
+  for (const r of routes) {
+    if (r.method === "ALL") continue;
+    const methods = table.get(r.path) ?? new Set<string>();
+    methods.add(r.method.toUpperCase());
+    if (r.method.toUpperCase() === "GET") methods.add("HEAD");
+    table.set(r.path, methods);
+  }
+  return table;
+}
+
+export const allowedMethods = (routes: () => readonly { method: string; path: string }[]) => {
+  let compiled: CompiledRoute[] | null = null;
   return createMiddleware<AppEnv>(async (c, next) => {
-    const route = routes.find((r) => r.pattern.test(c.req.path));
+    // Compiled at the first request: Hono takes no routes once it has answered one.
+    compiled ??= [...routeMethods(routes())].map(([path, methods]) => ({ pattern: compile(path), methods }));
+    // Every route whose pattern matches (/api/tasks/retry is also /api/tasks/:taskId).
+    const matching = compiled.filter((r) => r.pattern.test(c.req.path));
     // Unknown paths go on to the routers (and their 404).
-    if (route && !route.methods.has(c.req.method)) {
-      throw apiError(405, "method_not_allowed", `This path answers ${route.allow}, not ${c.req.method}.`, { allow: route.allow });
+    if (matching.length > 0 && !matching.some((r) => r.methods.has(c.req.method))) {
+      const allow = [...new Set(matching.flatMap((r) => [...r.methods]))].join(", ");
+      throw apiError(405, "method_not_allowed", `This path answers ${allow}, not ${c.req.method}.`, { allow });
     }
     await next();
   });

@@ -7,6 +7,8 @@ import { createMiddleware } from "hono/factory";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { CallbackParse } from "../../callback/schema";
 import { readConfig } from "../../config";
+import { fromBase64 } from "../../lib/encoding";
+import { hmacVerify } from "../../lib/hmac";
 import { apiError } from "../../http/errors";
 import type { AppEnv } from "../../http/types";
 import { readJson } from "../require-json";
@@ -66,26 +68,8 @@ export const verifyCallback = (opts: VerifyCallbackOptions) =>
     await next();
   });
 
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function hmacKeyFor(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "verify",
-    ]);
-    keys.set(secret, key);
-  }
-  return key;
-}
-
 /** base64(HMAC-SHA256(secret, message)) checked with WebCrypto's constant-time verify. */
 async function verifyHmac(secret: string, message: string, signatureB64: string): Promise<boolean> {
-  let signature: Uint8Array;
-  try {
-    signature = Uint8Array.from(atob(signatureB64), (ch) => ch.charCodeAt(0));
-  } catch {
-    return false;
-  }
-  return crypto.subtle.verify("HMAC", await hmacKeyFor(secret), signature, new TextEncoder().encode(message));
+  const signature = fromBase64(signatureB64);
+  return signature !== null && hmacVerify(secret, message, signature);
 }

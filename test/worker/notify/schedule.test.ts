@@ -1,6 +1,6 @@
 // The announcement retry schedule, with explicit times.
 import { describe, expect, it } from "vitest";
-import { nextDeliveryAt, NOTIFY_GIVE_UP_AFTER_MS } from "../../../src/notify/schedule";
+import { nextDeliveryAt, NOTIFY_GIVE_UP_AFTER_MS } from "../../../src/task/backoff";
 
 const T0 = 1_700_000_000_000;
 const S = 1000;

@@ -1,12 +1,12 @@
 // The pure state machine, driven without any runtime.
 import { describe, expect, it } from "vitest";
 import { pollDelayMs, transferRetryDelayMs } from "../../../src/task/backoff";
-import { apply, isExpired, mayPoll, type Limits, type Task, type TaskEvent } from "../../../src/task/machine";
+import { apply, isExpired, mayPoll, type MachineContext, type Task, type TaskEvent } from "../../../src/task/machine";
 
 const RETENTION_MS = 1_123_200_000; // 13 days
 let ids = 0;
-const limits: Limits = { overdueAfterMs: 300_000, maxAgeMs: 86_400_000, retentionMs: RETENTION_MS, notify: false, newMessageId: () => `msg_${++ids}` };
-const notifying: Limits = { ...limits, notify: true };
+const limits: MachineContext = { overdueAfterMs: 300_000, maxAgeMs: 86_400_000, retentionMs: RETENTION_MS, notify: false, newMessageId: () => `msg_${++ids}` };
+const notifying: MachineContext = { ...limits, notify: true };
 const T0 = 1_700_000_000_000;
 const wav = { key: "wav/a.wav", size: 10, sha256: "ab", contentType: "audio/wav" };
 

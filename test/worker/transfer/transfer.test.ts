@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { PART_BYTES } from "../../../src/transfer/transfer";
+import { PART_BYTES } from "../../../src/storage/layout";
 import { runDue } from "../../helpers/durable";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
