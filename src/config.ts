@@ -122,9 +122,9 @@ function hostEntryProblem(entry: string): string | null {
   return null;
 }
 
-export const NOTIFY_SECRET_PREFIX = "whsec_";
-export const NOTIFY_SECRET_MIN_BYTES = 24;
-export const NOTIFY_SECRET_MAX_BYTES = 64;
+const NOTIFY_SECRET_PREFIX = "whsec_";
+const NOTIFY_SECRET_MIN_BYTES = 24;
+const NOTIFY_SECRET_MAX_BYTES = 64;
 
 export type ParsedNotifySecret = { ok: true; key: Uint8Array } | { ok: false; message: string };
 

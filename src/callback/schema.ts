@@ -7,9 +7,9 @@ import { TaskId } from "../storage/layout";
 import type { ProviderResult } from "../task/callback";
 
 // Signed CDN links can be long; 8 KiB fits any seen while staying far below the 64 KiB body cap.
-export const MAX_URL_LENGTH = 8 * 1024;
+const MAX_URL_LENGTH = 8 * 1024;
 // A long msg is the provider's wording, not a reason to refuse the result it reports: cut it.
-export const MAX_MSG_LENGTH = 2000;
+const MAX_MSG_LENGTH = 2000;
 
 // parseCallback prefixes each message with the field's path, so messages do not name it again.
 const WavUrl = z

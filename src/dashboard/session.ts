@@ -10,7 +10,7 @@ import { base64url, hex } from "../lib/encoding";
 import { hmacSign } from "../lib/hmac";
 
 export const SESSION_COOKIE = "wav_dashboard";
-export const SESSION_SECONDS = 8 * 60 * 60;
+const SESSION_SECONDS = 8 * 60 * 60;
 
 export interface Session {
   /** Unix seconds. */

@@ -24,7 +24,7 @@ export async function serveWav(bucket: R2Bucket, taskId: string, request: Reques
     if (!wanted) throw err;
     const head = await bucket.head(key);
     if (!head) return notStored(taskId);
-    // Past the end: 416 with the size (SPEC). Otherwise (an end past the end) clamp and ask again.
+    // Past the end: 416 with the size (README, "Routes"). Otherwise (an end past the end) clamp and ask again.
     const fitted = fitRange(wanted, head.size);
     if (!fitted) throw unsatisfiable(head.size);
     object = await bucket.get(key, { range: fitted, onlyIf: request.headers });

@@ -5,7 +5,7 @@
 import { errorText } from "../lib/redact";
 import { signAnnouncement } from "./signature";
 
-export const DELIVERY_TIMEOUT_MS = 15_000;
+const DELIVERY_TIMEOUT_MS = 15_000;
 /** How much of the app's answer is read (then cancelled): enough to end a short answer cleanly. */
 const DRAIN_BYTES = 4 * 1024;
 

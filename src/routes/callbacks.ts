@@ -11,7 +11,7 @@ import { requireJson } from "../middleware/require-json";
 import { verifyCallback } from "../middleware/verify-callback";
 import { shardFor } from "../shard/shards";
 
-export const MAX_CALLBACK_BYTES = 64 * 1024;
+const MAX_CALLBACK_BYTES = 64 * 1024;
 
 export const callbacks = new Hono<AppEnv>().post(
   "/wav",

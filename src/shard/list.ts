@@ -40,7 +40,7 @@ function newestFirst(a: TaskView, b: TaskView): number {
   return byTime !== 0 ? byTime : a.taskId < b.taskId ? 1 : a.taskId > b.taskId ? -1 : 0;
 }
 
-export function encodeCursor(createdAt: number, taskId: string): string {
+function encodeCursor(createdAt: number, taskId: string): string {
   return base64url(utf8Bytes(`${createdAt}:${taskId}`));
 }
 

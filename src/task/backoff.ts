@@ -38,7 +38,7 @@ export const TRANSFER_LEASE_MS = 20 * MINUTE;
 export const NOTIFY_SENDING_LEASE_MS = 2 * MINUTE;
 
 /** The gap after the 1st, 2nd, … failed announcement attempt; the last one repeats. */
-export const NOTIFY_RETRY_DELAYS_MS: readonly number[] = [5 * SECOND, 30 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR];
+const NOTIFY_RETRY_DELAYS_MS: readonly number[] = [5 * SECOND, 30 * SECOND, 5 * MINUTE, 30 * MINUTE, 2 * HOUR, 5 * HOUR, 10 * HOUR];
 /** No announcement attempt is made later than this after the first one. */
 export const NOTIFY_GIVE_UP_AFTER_MS = 3 * 24 * HOUR;
 

@@ -77,7 +77,7 @@ export function pollNote(answer: { flag: string | null } | { error: string }): H
   return { type: "poll", detail: "error" in answer ? { error: answer.error } : { flag: answer.flag } };
 }
 
-export function hostOf(url: string | null): string | null {
+function hostOf(url: string | null): string | null {
   if (url === null) return null;
   try {
     return new URL(url).host;

@@ -9,7 +9,7 @@
 
 import { NOTIFY_SENDING_LEASE_MS, nextDeliveryAt } from "./backoff";
 
-export const NOTIFICATION_STATES = ["off", "waiting", "pending", "delivered", "failed"] as const;
+const NOTIFICATION_STATES = ["off", "waiting", "pending", "delivered", "failed"] as const;
 export type NotificationState = (typeof NOTIFICATION_STATES)[number];
 
 /** `wav.stored`, `wav.failed`: what an announcement says happened. */

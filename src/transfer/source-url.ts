@@ -65,7 +65,7 @@ function splitEntry(entry: string): { pattern: string; entryPort: string | null 
 const INTERNAL_NAMES = ["localhost", "metadata.google.internal", "metadata"];
 
 /** Hostnames and IP literals that lead into the machine, the LAN or a cloud's metadata service. */
-export function isInternalHost(host: string): boolean {
+function isInternalHost(host: string): boolean {
   if (INTERNAL_NAMES.includes(host) || host.endsWith(".localhost") || host.endsWith(".internal")) {
     return true;
   }

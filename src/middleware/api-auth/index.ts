@@ -22,7 +22,7 @@ export const apiAuth = (opts: { allowSignedLink?: boolean } = {}) =>
     return bearerAuth<AppEnv>({
       token,
       noAuthenticationHeader: { message: unauthorized("Send Authorization: Bearer <API_TOKEN>.") },
-      // Hono answers a malformed header (no "Bearer ", odd characters) with 400; SPEC wants 401
+      // Hono answers a malformed header (no "Bearer ", odd characters) with 400; README ("Routes") promises 401
       // for missing, malformed and wrong alike. A Response as the message sets the status.
       invalidAuthenticationHeader: { message: unauthorized("The Authorization header must be 'Bearer <API_TOKEN>'.") },
       invalidToken: { message: unauthorized("The bearer token is not API_TOKEN.") },

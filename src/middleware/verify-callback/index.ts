@@ -14,7 +14,7 @@ import type { AppEnv } from "../../http/types";
 import { readJson } from "../require-json";
 
 /** How far a signature's timestamp may be from now, either way. */
-export const SIGNATURE_WINDOW_SECONDS = 300;
+const SIGNATURE_WINDOW_SECONDS = 300;
 
 export interface VerifyCallbackOptions {
   parse: (json: unknown) => CallbackParse;
