@@ -19,6 +19,35 @@ const seconds = (fallback: number) =>
     .transform((v) => (v === undefined || v.trim() === "" ? String(fallback) : v))
     .pipe(z.coerce.number<string>().int().positive());
 
+/** A comma-separated `host[:port]` / `*.host[:port]` allowlist. */
+const hostList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = (v ?? "")
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== "");
+    for (const entry of entries) {
+      const why = hostEntryProblem(entry);
+      if (why) ctx.addIssue({ code: "custom", message: `entry "${entry}" ${why}` });
+    }
+    return entries;
+  });
+
+/** Largest file accepted (MAX_WAV_BYTES, MAX_FILE_BYTES): at most what one multipart upload holds. */
+const maxBytes = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? "2147483648" : v))
+  .pipe(
+    z.coerce
+      .number<string>()
+      .int()
+      .positive()
+      .max(MAX_UPLOAD_BYTES, `must be at most ${MAX_UPLOAD_BYTES} (what one multipart upload can hold)`),
+  );
+
 const ConfigSchema = z.object({
   SUNO_API_BASE: z
     .string()
@@ -40,36 +69,16 @@ const ConfigSchema = z.object({
         .refine((u) => !/[?#]/.test(u), "must be an origin with an optional path, without ?query or #fragment")
         .optional(),
     ),
-  WAV_SOURCE_HOSTS: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const entries = (v ?? "")
-        .split(",")
-        .map((h) => h.trim().toLowerCase())
-        .filter((h) => h !== "");
-      for (const entry of entries) {
-        const why = hostEntryProblem(entry);
-        if (why) ctx.addIssue({ code: "custom", message: `entry "${entry}" ${why}` });
-      }
-      return entries;
-    }),
+  WAV_SOURCE_HOSTS: hostList,
+  /** The newer name of WAV_SOURCE_HOSTS (it applies to the files of every kind); both are read. */
+  SOURCE_HOSTS: hostList,
   OVERDUE_AFTER_SECONDS: seconds(300),
   TASK_MAX_AGE_SECONDS: seconds(86_400),
   PROVIDER_RETENTION_SECONDS: seconds(1_123_200),
   // Known lengths above one R2 put's limit go through multipart (README, "Transfers"), so the
   // only hard bound is what a multipart upload of fixed-size parts can hold.
-  MAX_WAV_BYTES: z
-    .string()
-    .optional()
-    .transform((v) => (v === undefined || v.trim() === "" ? "2147483648" : v))
-    .pipe(
-      z.coerce
-        .number<string>()
-        .int()
-        .positive()
-        .max(MAX_UPLOAD_BYTES, `must be at most ${MAX_UPLOAD_BYTES} (what one multipart upload can hold)`),
-    ),
+  MAX_WAV_BYTES: maxBytes,
+  MAX_FILE_BYTES: maxBytes,
   NOTIFY_URL: z
     .string()
     .optional()
@@ -93,6 +102,7 @@ const ConfigSchema = z.object({
   SOURCE_IDLE_TIMEOUT_SECONDS: seconds(30),
 })
   // Rules between settings; they run only once every setting parsed on its own.
+  .transform(({ SOURCE_HOSTS, WAV_SOURCE_HOSTS, ...c }) => ({ ...c, WAV_SOURCE_HOSTS: [...new Set([...WAV_SOURCE_HOSTS, ...SOURCE_HOSTS])] }))
   .superRefine((c, ctx) => {
     if (c.TASK_MAX_AGE_SECONDS < c.OVERDUE_AFTER_SECONDS) {
       ctx.addIssue({

@@ -23,6 +23,7 @@ export default defineConfig({
           TASK_MAX_AGE_SECONDS: "86400",
           // Small enough that a test can stream past it.
           MAX_WAV_BYTES: String(32 * 1024 * 1024),
+          MAX_FILE_BYTES: String(32 * 1024 * 1024),
           ALLOW_UNVERIFIED_CALLBACKS: "false",
           PROVIDER_RETENTION_SECONDS: "1123200",
           // Announcements off unless a test turns them on.

@@ -9,7 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
 import { ConfigError, readConfig } from "../config";
-import { serveWav } from "../download/serve";
+import { serveFile } from "../download/serve";
 import { errorText } from "../lib/redact";
 import { TASK_ID_PATTERN } from "../storage/layout";
 import { TASK_STATES } from "../task/machine";
@@ -157,8 +157,9 @@ dashboard
   .on(["GET", "HEAD"], "/tasks/:taskId/wav", requireSession, async (c) => {
     // As the API's /wav: the task's state decides, not whatever the bucket holds under the key.
     const task = await apiFor(c).task(taskIdOf(c));
-    if (task?.state !== "stored") throw new HTTPException(404, { message: "This task has no stored WAV." });
-    const res = await serveWav(c.env.BUCKET, taskIdOf(c), c.req.raw);
+    const wav = task?.kind === "wav" && task.state === "stored" ? task.files[0] : undefined;
+    if (!wav) throw new HTTPException(404, { message: "This task has no stored WAV." });
+    const res = await serveFile(c.env.BUCKET, { key: wav.key, contentType: wav.contentType, filename: wav.name }, c.req.raw);
     // Behind a session: nothing of it stays in the browser's cache after sign-out.
     res.headers.set("cache-control", "no-store");
     return res;

@@ -1,17 +1,25 @@
-// The stored WAV, straight from R2: R2 itself applies the Range and evaluates If-None-Match/If-Match
+// A stored file, straight from R2: R2 itself applies the Range and evaluates If-None-Match/If-Match
 // from the request's headers, so the body streams from R2 to the client without passing through
 // our code.
 
 import { apiError } from "../http/errors";
-import { wavKey } from "../storage/layout";
 
-export async function serveWav(bucket: R2Bucket, taskId: string, request: Request): Promise<Response> {
-  const key = wavKey(taskId);
+/** What to serve: the object's key, its type, and the name a download is saved under. */
+export interface Served {
+  key: string;
+  contentType: string;
+  filename: string;
+  /** `attachment` (a download) or `inline` (shown in a page: players, images). */
+  disposition?: "attachment" | "inline";
+}
+
+export async function serveFile(bucket: R2Bucket, file: Served, request: Request): Promise<Response> {
+  const { key } = file;
   if (request.method === "HEAD") {
     const head = await bucket.head(key);
-    if (!head) return notStored(taskId);
+    if (!head) return notStored(file);
     if (matchesIfNoneMatch(request.headers.get("if-none-match"), head.httpEtag)) return notModified(head);
-    return new Response(null, { status: 200, headers: objectHeaders(head, taskId, head.size) });
+    return new Response(null, { status: 200, headers: objectHeaders(head, file, head.size) });
   }
 
   // A Range is parsed here and handed to R2 as offsets: R2 then refuses one that selects nothing
@@ -23,18 +31,18 @@ export async function serveWav(bucket: R2Bucket, taskId: string, request: Reques
   } catch (err) {
     if (!wanted) throw err;
     const head = await bucket.head(key);
-    if (!head) return notStored(taskId);
+    if (!head) return notStored(file);
     // Past the end: 416 with the size (README, "Routes"). Otherwise (an end past the end) clamp and ask again.
     const fitted = fitRange(wanted, head.size);
     if (!fitted) throw unsatisfiable(head.size);
     object = await bucket.get(key, { range: fitted, onlyIf: request.headers });
   }
-  if (!object) return notStored(taskId);
+  if (!object) return notStored(file);
   if (!("body" in object)) {
     // A precondition failed: If-Match / If-Unmodified-Since → 412, otherwise (If-None-Match,
     // If-Modified-Since) → 304.
     if (failsIfMatch(request.headers, object)) {
-      throw apiError(412, "precondition_failed", "The stored WAV does not match If-Match / If-Unmodified-Since.");
+      throw apiError(412, "precondition_failed", `The stored ${file.filename} does not match If-Match / If-Unmodified-Since.`);
     }
     return notModified(object);
   }
@@ -43,21 +51,22 @@ export async function serveWav(bucket: R2Bucket, taskId: string, request: Reques
   // Any satisfiable Range is answered 206, the whole object included: a player's opening
   // "bytes=0-" expects a partial answer it can seek from.
   if (range) {
-    const headers = objectHeaders(object, taskId, range.length);
+    const headers = objectHeaders(object, file, range.length);
     headers.set("content-range", `bytes ${range.offset}-${range.offset + range.length - 1}/${object.size}`);
     return new Response(object.body, { status: 206, headers });
   }
-  return new Response(object.body, { status: 200, headers: objectHeaders(object, taskId, object.size) });
+  return new Response(object.body, { status: 200, headers: objectHeaders(object, file, object.size) });
 }
 
-function objectHeaders(object: R2Object, taskId: string, length: number): Headers {
+function objectHeaders(object: R2Object, file: Served, length: number): Headers {
   const headers = new Headers();
   object.writeHttpMetadata(headers);
-  headers.set("content-type", "audio/wav");
+  headers.set("content-type", file.contentType);
   headers.set("content-length", String(length));
   headers.set("etag", object.httpEtag);
   headers.set("accept-ranges", "bytes");
-  headers.set("content-disposition", `attachment; filename="${taskId}.wav"`);
+  // Names are task ids and file names: letters, digits, '_', '-' and '.', safe inside quotes.
+  headers.set("content-disposition", `${file.disposition ?? "attachment"}; filename="${file.filename}"`);
   headers.set("cache-control", "private, max-age=0, must-revalidate");
   return headers;
 }
@@ -98,7 +107,7 @@ function fitRange(range: R2Range, size: number): R2Range | null {
 }
 
 function unsatisfiable(size: number) {
-  return apiError(416, "range_not_satisfiable", `The WAV has ${size} bytes.`, { "content-range": `bytes */${size}` });
+  return apiError(416, "range_not_satisfiable", `The file has ${size} bytes.`, { "content-range": `bytes */${size}` });
 }
 
 function failsIfMatch(headers: Headers, object: R2Object): boolean {
@@ -117,6 +126,6 @@ function notModified(object: R2Object): Response {
   return new Response(null, { status: 304, headers: { etag: object.httpEtag } });
 }
 
-function notStored(taskId: string): never {
-  throw apiError(404, "not_stored", `No WAV is stored for task ${taskId} (yet); see GET /api/tasks/${taskId}.`);
+function notStored(file: Served): never {
+  throw apiError(404, "not_stored", `${file.filename} is not stored (yet).`);
 }

@@ -1,6 +1,7 @@
-// Shareable download links: /api/tasks/<id>/wav?expires=<unix s>&sig=<base64url HMAC>. The HMAC
-// covers the path and the expiry, so neither can be changed; its key is derived from API_TOKEN,
-// so rotating that token revokes every link (README, "Routes": /link).
+// Shareable download links: /api/tasks/<id>/files/<name>?expires=<unix s>&sig=<base64url HMAC>
+// (and /api/tasks/<id>/wav for a WAV task's WAV). The HMAC covers the path and the expiry, so
+// neither can be changed; its key is derived from API_TOKEN, so rotating that token revokes every
+// link (README, "Routes": /link).
 
 import { base64url, fromBase64url } from "../lib/encoding";
 import { hmacSign, hmacVerify } from "../lib/hmac";
@@ -37,18 +38,27 @@ export async function verifyLink(
   return sig !== null && hmacVerify(linkSecret(apiToken), message(path, expires), sig);
 }
 
+/** The download route of a `wav` task's WAV. */
+export function wavPath(taskId: string): string {
+  return `/api/tasks/${taskId}/wav`;
+}
+
+/** The download route of one of a task's files. */
+export function filePath(taskId: string, name: string): string {
+  return `/api/tasks/${taskId}/files/${name}`;
+}
+
 /**
- * A signed link to a task's WAV under `base` (PUBLIC_URL, path included, or the request's origin),
- * valid for `ttlSeconds`. It is signed over the worker's own path; the URL carries the signature
- * and expiry, never API_TOKEN itself.
+ * A signed link to one of the worker's download paths (wavPath, filePath) under `base`
+ * (PUBLIC_URL, path included, or the request's origin), valid for `ttlSeconds`. It is signed over
+ * the worker's own path; the URL carries the signature and expiry, never API_TOKEN itself.
  */
 export async function makeDownloadLink(
   apiToken: string,
   base: URL | string,
-  taskId: string,
+  path: string,
   ttlSeconds: number,
 ): Promise<{ url: string; expiresAt: string }> {
-  const path = `/api/tasks/${taskId}/wav`;
   const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
   const url = new URL(`${String(base).replace(/\/+$/, "")}${path}`);
   url.searchParams.set("expires", String(expires));

@@ -1,8 +1,9 @@
-// The Suno API's WAV endpoints (README, "Task lifecycle and the cron"). Every answer is validated
-// with zod; anything unexpected becomes a ProviderError instead of a guess.
+// The Suno API (README, "Task lifecycle and the cron"): submitting a WAV conversion and asking
+// record-info about a task of any kind. Every answer is validated with zod; anything unexpected
+// becomes a ProviderError instead of a guess.
 
 import { z } from "zod";
-import type { WavRecord } from "../task/poll";
+import type { Kind, RecordSaid } from "../kinds/kind";
 
 export class ProviderError extends Error {
   override name = "ProviderError";
@@ -35,20 +36,6 @@ const Envelope = z.object({
 });
 
 const SubmitData = z.object({ taskId: z.string().min(1) });
-
-const RecordData = z.object({
-  taskId: z.string().nullish(),
-  // An undocumented flag is read as "no usable answer about this task", not as provider trouble.
-  successFlag: z.string().nullish(),
-  response: z
-    .object({ audioWavUrl: z.string().nullish(), audio_wav_url: z.string().nullish() })
-    .nullish(),
-  errorCode: z.union([z.string(), z.number()]).nullish(),
-  errorMessage: z.string().nullish(),
-});
-
-/** Flags that mean the conversion itself failed (when the record carries no WAV URL). */
-const FAILURE_FLAGS = new Set(["CREATE_TASK_FAILED", "GENERATE_WAV_FAILED"]);
 
 async function call(opts: ProviderOptions, path: string, init: RequestInit): Promise<unknown> {
   if (!opts.apiKey) throw new ProviderError(401, "SUNO_API_KEY is not configured", true);
@@ -98,22 +85,11 @@ export async function submitWav(
 }
 
 /**
- * GET /api/v1/wav/record-info: the task's state as the provider sees it. Any record that carries
- * a WAV URL is a success, whatever its flag (CALLBACK_EXCEPTION only says the provider could not
- * call us back); only a record without a URL and with a failure flag is a failure.
+ * GET {recordInfoPath}?taskId=: the task's state as the provider sees it, read by its kind (any
+ * record that names files is a success, whatever its flag; a failure flag without files is a
+ * failure).
  */
-export async function getWavRecord(opts: ProviderOptions, taskId: string): Promise<WavRecord> {
-  const data = await call(opts, `/api/v1/wav/record-info?taskId=${encodeURIComponent(taskId)}`, { method: "GET" });
-  if (data === null || data === undefined) return { status: "unknown", message: "the provider has no record of this task (data: null)" };
-  const parsed = RecordData.safeParse(data);
-  if (!parsed.success) return { status: "unknown", message: "the provider's record for this task is not in the documented form" };
-  const r = parsed.data;
-  const flag = r.successFlag ?? "(none)";
-  const url = r.response?.audioWavUrl ?? r.response?.audio_wav_url;
-  if (url) return { status: "success", url, flag };
-  if (FAILURE_FLAGS.has(flag)) {
-    return { status: "failed", code: String(r.errorCode ?? flag), message: r.errorMessage ?? flag, flag };
-  }
-  if (flag === "PENDING") return { status: "pending" };
-  return { status: "unknown", message: `the provider reports ${flag.slice(0, 40)} without a WAV URL` };
+export async function getRecord(opts: ProviderOptions, kind: Kind, taskId: string): Promise<RecordSaid> {
+  const data = await call(opts, `${kind.recordInfoPath}?taskId=${encodeURIComponent(taskId)}`, { method: "GET" });
+  return kind.readRecord(data, taskId);
 }

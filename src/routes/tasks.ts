@@ -1,14 +1,14 @@
 // /api/tasks: submit, register, read, list, retry, announce again and delete tasks; download
-// their WAVs. Bearer API_TOKEN throughout; the WAV download also accepts a signed link. Every
-// task's state lives in its shard (../shard/shard.ts); these handlers only translate.
+// their files. Bearer API_TOKEN throughout; the downloads also accept a signed link. Every task's
+// state lives in its shard (../shard/shard.ts); these handlers only translate.
 
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import type { HTTPException } from "hono/http-exception";
 import { publicUrl, readConfig } from "../config";
-import { LINK_TTL_DEFAULT_SECONDS, LINK_TTL_MAX_SECONDS, makeDownloadLink } from "../download/signed-link";
-import { serveWav } from "../download/serve";
+import { filePath, LINK_TTL_DEFAULT_SECONDS, LINK_TTL_MAX_SECONDS, makeDownloadLink, wavPath } from "../download/signed-link";
+import { serveFile } from "../download/serve";
 import { apiError } from "../http/errors";
 import type { AppEnv } from "../http/types";
 import { firstIssue } from "../lib/issues";
@@ -18,23 +18,28 @@ import { readJson, requireJson } from "../middleware/require-json";
 import { decodeCursor, listTasks } from "../shard/list";
 import { shardFor, submissionShard } from "../shard/shards";
 import { TASK_ID_PATTERN, TaskId } from "../storage/layout";
+import { KIND_NAMES } from "../kinds/kind";
 import { TASK_STATES } from "../task/machine";
+import type { FileView, TaskView } from "../task/view";
 
 const SubmitBody = z.object({
   taskId: z.string().min(1).max(256),
   audioId: z.string().min(1).max(256),
 });
 
-/** PUT's optional body: which track the WAV task belongs to. */
+/** PUT's optional body: the task's kind (default wav), and which track it belongs to. */
 const RegisterBody = z
   .object({
-    musicTaskId: z.string().min(1).max(256),
-    audioId: z.string().min(1).max(256),
+    kind: z.enum(KIND_NAMES).default("wav"),
+    musicTaskId: z.string().min(1).max(256).optional(),
+    audioId: z.string().min(1).max(256).optional(),
   })
+  .refine((b) => (b.musicTaskId === undefined) === (b.audioId === undefined), { message: "musicTaskId and audioId go together", path: ["audioId"] })
   .optional();
 
 const ListQuery = z.object({
   state: z.enum(TASK_STATES).optional(),
+  kind: z.enum(KIND_NAMES).optional(),
   audioId: z.string().min(1).max(256).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(512).optional(),
@@ -66,21 +71,46 @@ function notificationsOff(): HTTPException {
 }
 
 /** The task as its shard has it, or the 404 that says why not. */
-async function taskOr404(env: Env, taskId: string) {
+async function taskOr404(env: Env, taskId: string): Promise<TaskView> {
   const lookup = await shardFor(env, taskId).get(taskId);
   if (lookup === null) throw notFound(taskId);
   if ("deleted" in lookup) throw notFound(taskId, true);
   return lookup.task;
 }
 
+/** One of the task's files, stored; else the 404 that says why not. */
+function storedFileOr404(task: TaskView, name: string): FileView {
+  const file = task.files.find((f) => f.name === name);
+  if (!file) throw apiError(404, "not_found", `Task ${task.taskId} has no file named ${JSON.stringify(name.slice(0, 140))}; GET /api/tasks/${task.taskId} lists its files.`);
+  if (file.state !== "stored") throw apiError(404, "not_stored", `${name} of task ${task.taskId} is not stored (yet): it is ${file.state}.`);
+  return file;
+}
+
+/** A `wav` task's stored WAV; else the 404 that says why not. */
+function storedWavOr404(task: TaskView): FileView {
+  if (task.kind !== "wav") {
+    throw apiError(404, "not_stored", `Task ${task.taskId} is a ${task.kind} task, without a WAV; its files are under /api/tasks/${task.taskId}/files/<name>.`);
+  }
+  if (task.state !== "stored") throw apiError(404, "not_stored", `No WAV is stored for task ${task.taskId} yet (state ${task.state}).`);
+  return task.files[0]!;
+}
+
+function kindMismatch(taskId: string, kind: string): HTTPException {
+  return apiError(409, "kind_mismatch", `Task ${taskId} is already known as a ${kind} task; its kind cannot change.`);
+}
+
 export const tasks = new Hono<AppEnv>()
   // Downloads first: the only routes a signed link may open.
+  // The task decides, not the bucket: nothing is served for a deleted task or a file not stored.
   .on(["GET", "HEAD"], "/:taskId/wav", apiAuth({ allowSignedLink: true }), async (c) => {
-    const taskId = taskIdParam(c.req.param("taskId"));
-    // The task's state decides, not the bucket: nothing is served for a deleted or unfinished task.
-    const task = await taskOr404(c.env, taskId);
-    if (task.state !== "stored") throw apiError(404, "not_stored", `No WAV is stored for task ${taskId} yet (state ${task.state}).`);
-    return serveWav(c.env.BUCKET, taskId, c.req.raw);
+    const task = await taskOr404(c.env, taskIdParam(c.req.param("taskId")));
+    const wav = storedWavOr404(task);
+    return serveFile(c.env.BUCKET, { key: wav.key, contentType: wav.contentType, filename: wav.name }, c.req.raw);
+  })
+  .on(["GET", "HEAD"], "/:taskId/files/:name", apiAuth({ allowSignedLink: true }), async (c) => {
+    const task = await taskOr404(c.env, taskIdParam(c.req.param("taskId")));
+    const file = storedFileOr404(task, c.req.param("name"));
+    return serveFile(c.env.BUCKET, { key: file.key, contentType: file.contentType, filename: file.name }, c.req.raw);
   })
   .use("*", apiAuth())
 
@@ -110,8 +140,9 @@ export const tasks = new Hono<AppEnv>()
     if (!TASK_ID_PATTERN.test(submitted.wavTaskId)) {
       throw apiError(502, "provider_error", "The provider returned a task id this service cannot store.");
     }
-    const { task } = await shardFor(c.env, submitted.wavTaskId).register(submitted.wavTaskId, music);
-    return c.json(task, submitted.created ? 202 : 200);
+    const registered = await shardFor(c.env, submitted.wavTaskId).register(submitted.wavTaskId, "wav", music);
+    if ("kindMismatch" in registered) throw kindMismatch(submitted.wavTaskId, registered.kindMismatch);
+    return c.json(registered.task, submitted.created ? 202 : 200);
   })
 
   .put("/:taskId", bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
@@ -122,20 +153,21 @@ export const tasks = new Hono<AppEnv>()
       try {
         json = JSON.parse(raw);
       } catch {
-        throw apiError(400, "malformed_json", "The body must be JSON: {\"musicTaskId\", \"audioId\"} (or empty).");
+        throw apiError(400, "malformed_json", "The body must be JSON: {\"kind\", \"musicTaskId\", \"audioId\"} (or empty).");
       }
     }
     const body = parseOr400(RegisterBody, json, "body");
-    const music = body ? { taskId: body.musicTaskId, audioId: body.audioId } : null;
-    const { created, task } = await shardFor(c.env, taskId).register(taskId, music);
-    return c.json(task, created ? 201 : 200);
+    const music = body?.musicTaskId && body.audioId ? { taskId: body.musicTaskId, audioId: body.audioId } : null;
+    const registered = await shardFor(c.env, taskId).register(taskId, body?.kind ?? "wav", music);
+    if ("kindMismatch" in registered) throw kindMismatch(taskId, registered.kindMismatch);
+    return c.json(registered.task, registered.created ? 201 : 200);
   })
 
   .get("/", async (c) => {
     const q = parseOr400(ListQuery, c.req.query(), "query");
     const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     if (cursor === null) throw apiError(400, "invalid_query", "cursor: not a cursor this API returned");
-    return c.json(await listTasks(c.env, { state: q.state, audioId: q.audioId, limit: q.limit, cursor }));
+    return c.json(await listTasks(c.env, { state: q.state, kind: q.kind, audioId: q.audioId, limit: q.limit, cursor }));
   })
 
   .get("/:taskId", async (c) => {
@@ -154,10 +186,17 @@ export const tasks = new Hono<AppEnv>()
   .get("/:taskId/link", async (c) => {
     const taskId = taskIdParam(c.req.param("taskId"));
     const { ttl } = parseOr400(LinkQuery, c.req.query(), "query");
-    const task = await taskOr404(c.env, taskId);
-    if (task.state !== "stored") throw apiError(404, "not_stored", `Task ${taskId} has no stored WAV yet (state ${task.state}).`);
+    storedWavOr404(await taskOr404(c.env, taskId));
     const config = readConfig(c.env);
-    return c.json(await makeDownloadLink(config.API_TOKEN!, publicUrl(config, c.req.url, ""), taskId, ttl));
+    return c.json(await makeDownloadLink(config.API_TOKEN!, publicUrl(config, c.req.url, ""), wavPath(taskId), ttl));
+  })
+
+  .get("/:taskId/files/:name/link", async (c) => {
+    const taskId = taskIdParam(c.req.param("taskId"));
+    const { ttl } = parseOr400(LinkQuery, c.req.query(), "query");
+    const file = storedFileOr404(await taskOr404(c.env, taskId), c.req.param("name"));
+    const config = readConfig(c.env);
+    return c.json(await makeDownloadLink(config.API_TOKEN!, publicUrl(config, c.req.url, ""), filePath(taskId, file.name), ttl));
   })
 
   .get("/:taskId/events", async (c) => {

@@ -1,37 +1,43 @@
-// A task's runner: the Durable Object that does the task's outbound work — the WAV transfer into
-// R2 and the announcements to the user's app — from its own alarm, away from the shard that owns
-// the task's state, and reports each outcome back to that shard. Its id comes from
+// A task's runner: the Durable Object that does the task's outbound work — each file's transfer
+// into R2 and the announcements to the user's app — from its own alarm, away from the shard that
+// owns the task's state, and reports each outcome back to that shard. Its id comes from
 // newUniqueId() and is kept in the task's row, so making one costs no global name check; the
 // shard makes it from its alarm, never on a callback's acknowledgement path.
 //
 // Everything it knows is in its own SQLite tables (see ../storage/layout.ts):
-//   jobs     one row per kind: queued → running, deleted once the shard has the report (kept as
-//            done, with the report, while the shard cannot be reached). A row found `running`
-//            when the alarm starts was cut off by a dead isolate: that is how an interrupted
-//            attempt is recognised, from durable state.
-//   uploads  multipart uploads in progress; one left behind by a dead attempt is aborted.
+//   jobs       one row per slot (a file's transfer, the announcement): queued → running, deleted
+//              once the shard has the report (kept as done, with the report, while the shard
+//              cannot be reached). A row found `running` when the alarm starts was cut off by a
+//              dead isolate: that is how an interrupted attempt is recognised, from durable state.
+//   multipart  multipart uploads in progress; one left behind by a dead attempt is aborted.
 
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
+import { kindOf } from "../kinds";
 import { errorText } from "../lib/redact";
 import { deliverAnnouncement } from "../notify/deliver";
-import { getWavRecord, ProviderError } from "../provider/client";
+import { getRecord, ProviderError } from "../provider/client";
 import { shardFor } from "../shard/shards";
-import { wavKey } from "../storage/layout";
-import type { AnnounceJob, AnnounceReport, RunnerJob, RunnerReport, TransferJob, TransferReport } from "../task/jobs";
-import { adoptStoredWav, transferWav } from "../transfer/transfer";
+import { jobSlot, type AnnounceJob, type AnnounceReport, type RunnerJob, type RunnerReport, type TransferJob, type TransferReport } from "../task/jobs";
+import { adoptStored, transferFile } from "../transfer/transfer";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS jobs (
-     kind   TEXT PRIMARY KEY,   -- 'transfer' | 'announce'
+     kind   TEXT PRIMARY KEY,   -- the job's slot: 'transfer:<file>' | 'announce'
      job    TEXT NOT NULL,      -- RunnerJob JSON
      phase  TEXT NOT NULL,      -- 'queued' | 'running' | 'done'
      report TEXT                -- RunnerReport JSON once done
    ) WITHOUT ROWID`,
-  `CREATE TABLE IF NOT EXISTS uploads (
+  `CREATE TABLE IF NOT EXISTS multipart (
      upload_id TEXT PRIMARY KEY,
-     task_id   TEXT NOT NULL
+     key       TEXT NOT NULL      -- the file's R2 key
    ) WITHOUT ROWID`,
+];
+
+/** Uploads recorded before tasks had files (table uploads: upload_id, task_id) were WAVs. */
+const UPGRADE = [
+  `INSERT OR IGNORE INTO multipart (upload_id, key) SELECT upload_id, 'wav/' || task_id || '.wav' FROM uploads`,
+  `DROP TABLE uploads`,
 ];
 
 /** How soon to try again to hand a report to the shard when it could not be reached. */
@@ -50,15 +56,14 @@ export class TaskRunner extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.id = ctx.id.toString();
     for (const statement of SCHEMA) this.sql.exec(statement);
+    if (this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'uploads'").toArray().length > 0) {
+      for (const statement of UPGRADE) this.sql.exec(statement);
+    }
   }
 
-  /** Queues a job (replacing an older one of its kind) and wakes the alarm to run it. */
+  /** Queues a job (replacing an older one in its slot) and wakes the alarm to run it. */
   async start(job: RunnerJob): Promise<void> {
-    this.sql.exec(
-      "INSERT OR REPLACE INTO jobs (kind, job, phase, report) VALUES (?, ?, 'queued', NULL)",
-      job.kind,
-      JSON.stringify(job),
-    );
+    this.sql.exec("INSERT OR REPLACE INTO jobs (kind, job, phase, report) VALUES (?, ?, 'queued', NULL)", jobSlot(job), JSON.stringify(job));
     const now = Date.now();
     const alarm = await this.ctx.storage.getAlarm();
     if (alarm === null || alarm > now) await this.ctx.storage.setAlarm(now);
@@ -69,15 +74,20 @@ export class TaskRunner extends DurableObject<Env> {
     // Jobs queued while one runs are picked up by the same loop.
     for (let row = this.nextRow(); row !== null; row = this.nextRow()) {
       const job = JSON.parse(row.job) as RunnerJob;
+      if (job.kind === "transfer" && !job.file) {
+        // A job of the version before tasks had files: the shard hands out its attempt anew.
+        this.sql.exec("DELETE FROM jobs WHERE kind = ?", row.kind);
+        continue;
+      }
       // `running` here means the alarm that set it never finished: its isolate died.
       const report =
-        row.phase === "done" ? (JSON.parse(row.report!) as RunnerReport) : row.phase === "running" ? interruptedReport(job, this.id) : await this.run(job);
+        row.phase === "done" ? (JSON.parse(row.report!) as RunnerReport) : row.phase === "running" ? interruptedReport(job, this.id) : await this.run(row.kind, job);
       if (await this.sendReport(report)) {
         // Forgotten once the shard has it (unless a newer job replaced it meanwhile).
-        this.sql.exec("DELETE FROM jobs WHERE kind = ? AND job = ?", job.kind, row.job);
+        this.sql.exec("DELETE FROM jobs WHERE kind = ? AND job = ?", row.kind, row.job);
       } else {
         // Kept with its report, so the next alarm hands it over without doing the work again.
-        this.sql.exec("UPDATE jobs SET phase = 'done', report = ? WHERE kind = ? AND job = ?", JSON.stringify(report), job.kind, row.job);
+        this.sql.exec("UPDATE jobs SET phase = 'done', report = ? WHERE kind = ? AND job = ?", JSON.stringify(report), row.kind, row.job);
         reportFailed = true;
         break;
       }
@@ -91,8 +101,8 @@ export class TaskRunner extends DurableObject<Env> {
   }
 
   /** Marks the job running (durably, before any outbound work) and does it. */
-  private async run(job: RunnerJob): Promise<RunnerReport> {
-    this.sql.exec("UPDATE jobs SET phase = 'running' WHERE kind = ?", job.kind);
+  private async run(slot: string, job: RunnerJob): Promise<RunnerReport> {
+    this.sql.exec("UPDATE jobs SET phase = 'running' WHERE kind = ?", slot);
     return job.kind === "transfer" ? this.transfer(job) : this.announce(job);
   }
 
@@ -109,64 +119,72 @@ export class TaskRunner extends DurableObject<Env> {
 
   private async transfer(job: TransferJob): Promise<TransferReport> {
     const config = readConfig(this.env);
-    await this.abortLeftoverUploads(job.taskId);
+    await this.abortLeftoverUploads(job.file.key);
+    const report = { kind: "transfer", taskId: job.taskId, runnerId: this.id, file: job.file.name, key: job.file.key, epoch: job.epoch } as const;
 
-    let sourceUrl = job.sourceUrl;
+    let file = job.file;
     let refresh: TransferReport["refresh"];
     if (job.refreshUrl) {
-      refresh = await this.currentUrl(job.taskId);
-      if (refresh.url) sourceUrl = refresh.url;
+      refresh = await this.currentUrls(job);
+      const url = refresh.urls[file.name];
+      if (url && "url" in file.source) file = { ...file, source: { url } };
     }
 
     if (job.adopt) {
       // The dead attempt may have committed the object just before it died.
       try {
-        const adopted = await adoptStoredWav(this.env.BUCKET, job.taskId, sourceUrl);
-        if (adopted) return { kind: "transfer", taskId: job.taskId, runnerId: this.id, attempt: job.attempt, refresh, result: { ok: true, wav: adopted } };
+        const adopted = await adoptStored(this.env.BUCKET, job.taskId, file);
+        if (adopted) return { ...report, refresh, result: { ok: true, stored: adopted } };
       } catch (err) {
         // Reading it back failed: fetch afresh rather than spend an attempt on it.
-        console.warn(`transfer ${job.taskId}: adopting the stored object failed (${errorText(err, this.env)}); fetching again`);
+        console.warn(`transfer ${job.taskId} ${file.name}: adopting the stored object failed (${errorText(err, this.env)}); fetching again`);
       }
     }
 
-    const result = await transferWav({
+    const wav = file.contentType === "audio/wav";
+    const result = await transferFile({
       taskId: job.taskId,
-      sourceUrl,
+      file,
       bucket: this.env.BUCKET,
       allowlist: config.WAV_SOURCE_HOSTS,
-      maxBytes: config.MAX_WAV_BYTES,
+      maxBytes: wav ? config.MAX_WAV_BYTES : config.MAX_FILE_BYTES,
+      maxSetting: wav ? "MAX_WAV_BYTES" : "MAX_FILE_BYTES",
       idleTimeoutMs: config.SOURCE_IDLE_TIMEOUT_SECONDS * 1000,
       onMultipartUpload: (uploadId) => {
-        if (uploadId !== null) this.sql.exec("INSERT OR REPLACE INTO uploads (upload_id, task_id) VALUES (?, ?)", uploadId, job.taskId);
-        else this.sql.exec("DELETE FROM uploads WHERE task_id = ?", job.taskId);
+        if (uploadId !== null) this.sql.exec("INSERT OR REPLACE INTO multipart (upload_id, key) VALUES (?, ?)", uploadId, file.key);
+        else this.sql.exec("DELETE FROM multipart WHERE key = ?", file.key);
       },
     });
-    if (!result.ok) console.warn(`transfer ${job.taskId}: ${result.error.code}: ${result.error.message}`);
-    return { kind: "transfer", taskId: job.taskId, runnerId: this.id, attempt: job.attempt, refresh, result };
+    if (!result.ok) console.warn(`transfer ${job.taskId} ${file.name}: ${result.error.code}: ${result.error.message}`);
+    return { ...report, refresh, result };
   }
 
-  /** record-info's current URL for the task (the shard has checked the 30 s poll rule). */
-  private async currentUrl(taskId: string): Promise<NonNullable<TransferReport["refresh"]>> {
+  /** record-info's current URLs for the task's files (the shard has checked the 30 s poll rule). */
+  private async currentUrls(job: TransferJob): Promise<NonNullable<TransferReport["refresh"]>> {
     const config = readConfig(this.env);
     try {
-      const record = await getWavRecord({ baseUrl: config.SUNO_API_BASE, apiKey: config.SUNO_API_KEY }, taskId);
-      if (record.status === "success") return { url: record.url, flag: record.flag };
-      return { url: null, flag: record.status === "failed" ? record.flag : record.status.toUpperCase() };
+      const record = await getRecord({ baseUrl: config.SUNO_API_BASE, apiKey: config.SUNO_API_KEY }, kindOf(job.taskKind), job.taskId);
+      if (record.status === "unknown") return { urls: {}, error: record.message };
+      const urls: Record<string, string> = {};
+      if (record.status === "said" && record.said.type === "files") {
+        for (const f of record.said.files) if ("url" in f.source) urls[f.name] = f.source.url;
+      }
+      return { urls, flag: record.flag };
     } catch (err) {
-      return { url: null, error: err instanceof ProviderError ? `provider code ${err.code}` : "provider unreachable" };
+      return { urls: {}, error: err instanceof ProviderError ? `provider code ${err.code}` : "provider unreachable" };
     }
   }
 
   /** A multipart upload a dead attempt left behind is aborted before the next one starts. */
-  private async abortLeftoverUploads(taskId: string): Promise<void> {
-    const rows = this.sql.exec<{ upload_id: string }>("SELECT upload_id FROM uploads WHERE task_id = ?", taskId).toArray();
+  private async abortLeftoverUploads(key: string): Promise<void> {
+    const rows = this.sql.exec<{ upload_id: string }>("SELECT upload_id FROM multipart WHERE key = ?", key).toArray();
     for (const { upload_id } of rows) {
       try {
-        await this.env.BUCKET.resumeMultipartUpload(wavKey(taskId), upload_id).abort();
+        await this.env.BUCKET.resumeMultipartUpload(key, upload_id).abort();
       } catch {
         // Already completed or aborted, or expired by R2: nothing is left to clean up.
       }
-      this.sql.exec("DELETE FROM uploads WHERE upload_id = ?", upload_id);
+      this.sql.exec("DELETE FROM multipart WHERE upload_id = ?", upload_id);
     }
   }
 
@@ -182,6 +200,8 @@ export class TaskRunner extends DurableObject<Env> {
 }
 
 function interruptedReport(job: RunnerJob, runnerId: string): RunnerReport {
-  if (job.kind === "transfer") return { kind: "transfer", taskId: job.taskId, runnerId, attempt: job.attempt, result: { ok: false, interrupted: true } };
+  if (job.kind === "transfer") {
+    return { kind: "transfer", taskId: job.taskId, runnerId, file: job.file.name, key: job.file.key, epoch: job.epoch, result: { ok: false, interrupted: true } };
+  }
   return { kind: "announce", taskId: job.taskId, runnerId, round: job.round, attempt: job.attempt, status: null, outcome: "retry", message: "the attempt was interrupted" };
 }

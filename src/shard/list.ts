@@ -2,6 +2,7 @@
 // the cursor, and the pages are merged) and counts per state. The cursor is the last task's
 // (createdAt, taskId), so pages stay stable while new tasks arrive.
 
+import type { KindName } from "../kinds/kind";
 import { base64url, fromBase64url, utf8Bytes } from "../lib/encoding";
 import { TASK_STATES, type TaskState } from "../task/machine";
 import type { TaskView } from "../task/view";
@@ -14,11 +15,11 @@ export interface ListPage {
 
 export async function listTasks(
   env: Env,
-  query: { state?: TaskState; audioId?: string; limit: number; cursor?: { createdAt: number; taskId: string } },
+  query: { state?: TaskState; kind?: KindName; audioId?: string; limit: number; cursor?: { createdAt: number; taskId: string } },
 ): Promise<ListPage> {
   const pages = await Promise.all(
     Array.from({ length: SHARD_COUNT }, (_, n) =>
-      shard(env, n).list({ state: query.state, audioId: query.audioId, before: query.cursor, limit: query.limit + 1 }),
+      shard(env, n).list({ state: query.state, kind: query.kind, audioId: query.audioId, before: query.cursor, limit: query.limit + 1 }),
     ),
   );
   const merged = pages.flat().sort(newestFirst);

@@ -8,17 +8,20 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
-import { ANNOUNCEMENT_LINK_TTL_SECONDS, makeDownloadLink } from "../download/signed-link";
+import { ANNOUNCEMENT_LINK_TTL_SECONDS, filePath, makeDownloadLink, wavPath } from "../download/signed-link";
+import { kindOf } from "../kinds";
+import type { KindName } from "../kinds/kind";
 import { errorText, redactText } from "../lib/redact";
-import { announcementBody, newMessageId } from "../notify/message";
-import { getWavRecord, ProviderError, submitWav } from "../provider/client";
-import { wavKey } from "../storage/layout";
-import { callbackEvent, callbackOutcome, isReplay, resultKey, type CallbackOutcome, type ProviderResult } from "../task/callback";
+import { announcementBody, newMessageId, type AnnouncedFile } from "../notify/message";
+import { getRecord, ProviderError, submitWav } from "../provider/client";
+import { stageSaid } from "../storage/staging";
+import { callbackEvent, callbackOutcome, isReplay, resultKey, type CallbackOutcome, type StagedSaid } from "../task/callback";
 import { dueWork } from "../task/dispatch";
 import { callbackNote, meaningOf, type HistoryEntry, type HistoryNote } from "../task/history";
 import { reportSteps, type RunnerJob, type RunnerReport } from "../task/jobs";
 import { apply, isFinal, mayPoll, type MachineContext, type MusicRef, type Task, type TaskEvent } from "../task/machine";
-import { pollVerdict, type PollAnswer, type PollOutcome } from "../task/poll";
+import { releasedKeys, taskKeys } from "../task/objects";
+import { pollVerdict, type PollAnswer, type PollOutcome, type StagedRecord } from "../task/poll";
 import { toView, type TaskView } from "../task/view";
 import { shardFor } from "./shards";
 import { ShardStore, type ListQuery } from "./store";
@@ -32,8 +35,8 @@ const CLAIM_MS = 60_000;
 /** Tasks handled per alarm; the alarm comes back at once for the rest. */
 const MAX_RUNS_PER_ALARM = 50;
 const RUN_CONCURRENCY = 8;
-/** Work items one task may need in one alarm (a lost attempt, then the next, then an announcement). */
-const MAX_WORK_PER_TASK = 4;
+/** R2 objects removed per alarm (one batch delete). */
+const REMOVALS_PER_ALARM = 500;
 
 export interface ShardTickReport {
   due: number;
@@ -46,6 +49,9 @@ export interface ShardTickReport {
 }
 
 export type TaskLookup = { task: TaskView } | { deleted: true } | null;
+
+/** A known task of another kind: nothing is changed (README, "What it keeps"). */
+export type KindMismatch = { kindMismatch: KindName };
 
 export class TaskShard extends DurableObject<Env> {
   private readonly store: ShardStore;
@@ -60,33 +66,40 @@ export class TaskShard extends DurableObject<Env> {
   // ── The acknowledgement path ────────────────────────────────────────────────────────────
 
   /**
-   * A verified callback: recorded (with its history entry) before this returns. `signedAt` is its
-   * verified X-Webhook-Timestamp (null without signatures): one valid signature exists per task
-   * and time, so the time identifies it.
+   * A verified callback: recorded (with its history entry) before this returns. Content it carried
+   * inline is already staged in R2 (its key is in `said`). `signedAt` is its verified
+   * X-Webhook-Timestamp (null without signatures): one valid signature exists per task and time,
+   * so the time identifies it.
    */
-  async ingest(taskId: string, result: ProviderResult, signedAt: number | null): Promise<{ outcome: CallbackOutcome }> {
+  async ingest(kind: KindName, taskId: string, said: StagedSaid, signedAt: number | null): Promise<{ outcome: CallbackOutcome; task?: KindName }> {
     const known = this.store.load(taskId);
     if (!known && this.store.isDeleted(taskId)) return { outcome: "ignored" }; // a late callback for a deleted task
+    if (known && known.kind !== kind) return { outcome: "kind_mismatch", task: known.kind };
     const now = Date.now();
-    if (signedAt !== null && known && isReplay(this.store.signedResult(taskId, signedAt), result)) {
-      this.store.addHistory(taskId, now, callbackNote("signature_reused", result));
+    if (signedAt !== null && known && isReplay(this.store.signedResult(taskId, signedAt), said)) {
+      this.store.addHistory(taskId, now, callbackNote("signature_reused", said));
       return { outcome: "signature_reused" };
     }
-    const event = callbackEvent(result, signedAt, (text) => redactText(text, this.env));
+    const event = callbackEvent(kind, said, signedAt, (text) => redactText(text, this.env));
     const after = apply(known, taskId, event, now, this.context());
-    if (after !== null && after !== known) this.store.save(after);
-    if (signedAt !== null) this.store.rememberSignature(taskId, signedAt, resultKey(result), known !== null);
-    const outcome = callbackOutcome(known, after, result);
-    this.record(taskId, now, [callbackNote(outcome, result), ...meaningOf(known, event, after)]);
+    if (after !== null && after !== known) {
+      this.store.save(after);
+      this.store.scheduleRemoval(releasedKeys(known, after), now);
+    }
+    if (signedAt !== null) this.store.rememberSignature(taskId, signedAt, resultKey(said), known !== null);
+    const outcome = callbackOutcome(known, after, said);
+    this.record(taskId, now, [callbackNote(outcome, said), ...meaningOf(known, event, after)]);
     // Also for a duplicate: the provider's redelivery re-arms a shard whose alarm was lost.
     await this.armAlarm();
     return { outcome };
   }
 
   /** Registers a task (submitted here or elsewhere); `created` is false when it was known. */
-  async register(taskId: string, music: MusicRef | null = null): Promise<{ created: boolean; task: TaskView }> {
-    this.store.undelete(taskId); // PUT registers a deleted id anew
-    const { before, after } = this.commit(taskId, { type: "registered", music }, Date.now());
+  async register(taskId: string, kind: KindName = "wav", music: MusicRef | null = null): Promise<{ created: boolean; task: TaskView } | KindMismatch> {
+    const known = this.store.load(taskId);
+    if (known && known.kind !== kind) return { kindMismatch: known.kind };
+    const epoch = this.store.undelete(taskId); // PUT registers a deleted id anew, counting on from its last epoch
+    const { before, after } = this.commit(taskId, { type: "registered", kind, music, epoch }, Date.now());
     return { created: before === null, task: toView(after!) };
   }
 
@@ -140,12 +153,18 @@ export class TaskShard extends DurableObject<Env> {
     return { task: toView(after!) };
   }
 
-  /** DELETE: the WAV, the state and the history go; the id is remembered as deleted. */
+  /**
+   * DELETE: the state and the history go at once, and the id is remembered as deleted; the files
+   * are unreachable from then on and removed from R2 by the alarm, retried until R2 has done it.
+   */
   async delete(taskId: string): Promise<boolean> {
-    if (!this.store.load(taskId)) return false;
+    const task = this.store.load(taskId);
+    if (!task) return false;
+    const now = Date.now();
     // State first: a runner's report that arrives meanwhile finds no task and removes its object.
-    this.store.delete(taskId, Date.now());
-    await this.env.BUCKET.delete(wavKey(taskId));
+    this.store.delete(task, now);
+    this.store.scheduleRemoval(taskKeys(task), now);
+    await this.armAlarm();
     return true;
   }
 
@@ -194,19 +213,24 @@ export class TaskShard extends DurableObject<Env> {
 
   async report(r: RunnerReport): Promise<void> {
     const task = this.store.load(r.taskId);
+    const now = Date.now();
     if (!task) {
       // Deleted while the runner worked: whatever it may have written goes too (an interrupted
       // attempt may have committed its object before it died).
-      if (r.kind === "transfer") await this.env.BUCKET.delete(wavKey(r.taskId));
+      if (r.kind === "transfer") this.store.scheduleRemoval([r.key], now);
+      await this.armAlarm();
       return;
     }
     // Only from the task's current runner: one from before a delete and re-registration is stale,
     // and an object it wrote is not this task's (unless this task's own attempt may be writing).
     if (r.runnerId !== this.store.runnerId(r.taskId)) {
-      if (r.kind === "transfer" && task.state !== "stored" && task.attemptStartedAt === null) await this.env.BUCKET.delete(wavKey(r.taskId));
+      const file = r.kind === "transfer" ? task.files.find((f) => f.name === r.file) : undefined;
+      if (r.kind === "transfer" && file?.state !== "stored" && !file?.running) {
+        this.store.scheduleRemoval([r.key], now);
+        await this.armAlarm();
+      }
       return;
     }
-    const now = Date.now();
     for (const step of reportSteps(task, r)) {
       if (step.note) this.record(r.taskId, now, [step.note]);
       if (step.event) this.commit(r.taskId, step.event, now);
@@ -231,7 +255,7 @@ export class TaskShard extends DurableObject<Env> {
         }
       }
     };
-    await Promise.all(Array.from({ length: RUN_CONCURRENCY }, worker));
+    await Promise.all([...Array.from({ length: RUN_CONCURRENCY }, worker), this.removeDue(now)]);
     // setAlarm last: an alarm set early would suppress the runtime's retries if we threw.
     const at = this.store.nextRunAt();
     if (at !== null) await this.ctx.storage.setAlarm(Math.max(at, Date.now()));
@@ -241,33 +265,60 @@ export class TaskShard extends DurableObject<Env> {
   private async dispatch(taskId: string, now: number): Promise<void> {
     const config = readConfig(this.env);
     const ctx = { notify: Boolean(config.NOTIFY_URL), canPoll: Boolean(config.SUNO_API_KEY) };
-    for (let i = 0; i < MAX_WORK_PER_TASK; i++) {
-      const task = this.store.load(taskId);
-      const work = task && dueWork(task, now, ctx);
+    // Each step changes what is due (an attempt handed out is not due again), so this ends; the
+    // bound is a guard: every file twice (a lost attempt, then the next), and the announcement.
+    const task = this.store.load(taskId);
+    for (let i = 0; task && i < task.files.length * 2 + 2; i++) {
+      const current = this.store.load(taskId);
+      const work = current && dueWork(current, now, ctx);
       if (!work) return;
       if (work.type === "apply") this.commit(taskId, work.event, now);
-      else if (work.type === "transfer") await this.startTransfer(taskId, work.refreshUrl, work.adopt, now);
+      else if (work.type === "transfer") await this.startTransfer(current, work.file, work.refreshUrl, work.adopt, now);
       else await this.startAnnouncement(taskId, now);
     }
   }
 
-  private async startTransfer(taskId: string, refreshUrl: boolean, adopt: boolean, now: number): Promise<void> {
-    const { after } = this.commit(taskId, { type: "transferStarted", refreshUrl }, now);
-    const job: RunnerJob = { kind: "transfer", taskId, attempt: after!.attempts, sourceUrl: after!.sourceUrl!, refreshUrl, adopt };
+  private async startTransfer(task: Task, name: string, refreshUrl: boolean, adopt: boolean, now: number): Promise<void> {
+    const { after } = this.commit(task.taskId, { type: "transferStarted", file: name, refreshUrl }, now);
+    const file = after!.files.find((f) => f.name === name)!;
+    const epoch = file.running!.epoch;
+    const job: RunnerJob = {
+      kind: "transfer",
+      taskId: task.taskId,
+      taskKind: task.kind,
+      file: { name, key: kindOf(task.kind).key(task.taskId, name), contentType: file.contentType, source: file.source },
+      epoch,
+      refreshUrl,
+      adopt,
+    };
     try {
-      await this.runner(taskId).start(job);
+      await this.runner(task.taskId).start(job);
     } catch (err) {
-      console.error(`shard: runner for ${taskId} unreachable: ${errorText(err, this.env)}`);
+      console.error(`shard: runner for ${task.taskId} unreachable: ${errorText(err, this.env)}`);
       const error = { code: "runner_unreachable", message: "the transfer could not be started; it will be retried" };
-      this.commit(taskId, { type: "transferFailed", error, retryable: true }, Date.now());
+      this.commit(task.taskId, { type: "transferFailed", file: name, epoch, error, retryable: true }, Date.now());
+    }
+  }
+
+  /** Removes the R2 objects whose removal is due (one batch); what fails is tried again later. */
+  private async removeDue(now: number): Promise<void> {
+    const due = this.store.dueRemovals(now, REMOVALS_PER_ALARM);
+    if (due.length === 0) return;
+    try {
+      await this.env.BUCKET.delete(due.map((d) => d.key));
+      this.store.removed(due.map((d) => d.key));
+    } catch (err) {
+      console.error(`shard: removing ${due.length} R2 objects failed: ${errorText(err, this.env)}`);
+      for (const d of due) this.store.postponeRemoval(d.key, Date.now() + removalRetryMs(d.attempts));
     }
   }
 
   private async startAnnouncement(taskId: string, now: number): Promise<void> {
     const t = this.commit(taskId, { type: "notifyStarted" }, now).after!;
     const n = t.notification;
-    const download = t.state === "stored" ? await this.downloadFor(taskId) : undefined;
-    const body = announcementBody({ type: n.type!, reachedAt: n.reachedAt!, task: toView(t), download });
+    const view = toView(t);
+    const links = await this.downloadsFor(view);
+    const body = announcementBody({ type: n.type!, reachedAt: n.reachedAt!, task: view, ...links });
     if (!this.store.load(taskId)) return; // deleted meanwhile
     try {
       await this.runner(taskId).start({ kind: "announce", taskId, round: n.round, attempt: n.attempts, messageId: n.messageId!, body });
@@ -280,11 +331,20 @@ export class TaskShard extends DurableObject<Env> {
     }
   }
 
-  private async downloadFor(taskId: string): Promise<{ url: string; expiresAt: string } | undefined> {
+  /**
+   * Signed links for the announcement: one per stored file, and a stored WAV task's own link to
+   * its WAV (as before tasks had files).
+   */
+  private async downloadsFor(view: TaskView): Promise<{ download?: { url: string; expiresAt: string }; files?: AnnouncedFile[] }> {
     const config = readConfig(this.env);
-    // Without PUBLIC_URL the shard cannot know the worker's address: no link (README says so).
-    if (!config.API_TOKEN || !config.PUBLIC_URL) return undefined;
-    return makeDownloadLink(config.API_TOKEN, config.PUBLIC_URL, taskId, ANNOUNCEMENT_LINK_TTL_SECONDS);
+    // Without PUBLIC_URL the shard cannot know the worker's address: no links (README says so).
+    if (!config.API_TOKEN || !config.PUBLIC_URL) return {};
+    const link = (path: string) => makeDownloadLink(config.API_TOKEN!, config.PUBLIC_URL!, path, ANNOUNCEMENT_LINK_TTL_SECONDS);
+    const files = await Promise.all(
+      view.files.map(async (f) => (f.state === "stored" ? { name: f.name, ...(await link(filePath(view.taskId, f.name))) } : null)),
+    );
+    const download = view.kind === "wav" && view.state === "stored" ? await link(wavPath(view.taskId)) : undefined;
+    return { download, files: files.filter((f): f is AnnouncedFile => f !== null) };
   }
 
   /** The task's runner, made (with a unique id kept in the row) the first time it is needed. */
@@ -345,7 +405,8 @@ export class TaskShard extends DurableObject<Env> {
       // Recorded before the call: an overlapping poll sees it and stays away for 30 s.
       this.commit(taskId, { type: "pollStarted" }, now);
       try {
-        answer = { record: await getWavRecord({ baseUrl: config.SUNO_API_BASE, apiKey: config.SUNO_API_KEY }, taskId) };
+        const record = await getRecord({ baseUrl: config.SUNO_API_BASE, apiKey: config.SUNO_API_KEY }, kindOf(task.kind), taskId);
+        answer = { record: await this.staged(task, record) };
       } catch (err) {
         if (!(err instanceof ProviderError)) throw err;
         answer = { providerError: { code: err.code, trouble: err.trouble } };
@@ -357,6 +418,12 @@ export class TaskShard extends DurableObject<Env> {
     if (verdict.note) this.record(taskId, answeredAt, [verdict.note]);
     this.commit(taskId, verdict.event, answeredAt);
     return { outcome: verdict.outcome, providerCalled: !("noKey" in answer) };
+  }
+
+  /** A record-info answer with its inline content (MIDI notes, lyrics) staged in R2. */
+  private async staged(task: Task, record: Awaited<ReturnType<typeof getRecord>>): Promise<StagedRecord> {
+    if (record.status !== "said") return record;
+    return { ...record, said: await stageSaid(this.env.BUCKET, task.kind, task.taskId, record.said) };
   }
 
   // ── The shell ───────────────────────────────────────────────────────────────────────────
@@ -371,7 +438,11 @@ export class TaskShard extends DurableObject<Env> {
     const before = this.store.load(taskId);
     if (!before && event.type !== "registered") return { before, after: null };
     const after = apply(before, taskId, event, now, this.context());
-    if (after !== null && after !== before) this.store.save(after);
+    if (after !== null && after !== before) {
+      this.store.save(after);
+      // Staged content whose files are all stored now is removed (from the alarm).
+      this.store.scheduleRemoval(releasedKeys(before, after), now);
+    }
     this.record(taskId, now, meaningOf(before, event, after));
     return { before, after };
   }
@@ -398,4 +469,9 @@ export class TaskShard extends DurableObject<Env> {
       newMessageId,
     };
   }
+}
+
+/** Backoff for an R2 removal that failed: 30 s, 1 min, 2 min, … at most an hour. */
+function removalRetryMs(attempts: number): number {
+  return Math.min(30_000 * 2 ** attempts, 3_600_000);
 }

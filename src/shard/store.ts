@@ -1,14 +1,17 @@
 // A typed helper over one shard's SQLite storage. The tables are documented in
 // ../storage/layout.ts; every statement that touches them is here.
 
+import type { KindName } from "../kinds/kind";
 import type { HistoryEntry, HistoryNote } from "../task/history";
-import type { Task, TaskState } from "../task/machine";
+import { filesDueAt, type Task, type TaskState } from "../task/machine";
+import { readTask } from "../task/upgrade";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS tasks (
      task_id    TEXT PRIMARY KEY,
      state      TEXT    NOT NULL,
      created_at INTEGER NOT NULL,
+     kind       TEXT NOT NULL DEFAULT 'wav',  -- wav, music, stems, …, for ?kind= listings
      audio_id   TEXT,              -- the track (music.audioId), for ?audioId= listings
      poll_at    INTEGER,           -- pending: when the cron polls it next; else null
      run_at     INTEGER,           -- when the shard's alarm hands work to the runner; else null
@@ -20,6 +23,7 @@ const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at, task_id)`,
   `CREATE INDEX IF NOT EXISTS tasks_state_created ON tasks (state, created_at, task_id)`,
   `CREATE INDEX IF NOT EXISTS tasks_audio_created ON tasks (audio_id, created_at, task_id) WHERE audio_id IS NOT NULL`,
+  `CREATE INDEX IF NOT EXISTS tasks_kind_created ON tasks (kind, created_at, task_id)`,
   `CREATE TABLE IF NOT EXISTS events (
      task_id TEXT    NOT NULL,
      seq     INTEGER NOT NULL,
@@ -38,8 +42,17 @@ const SCHEMA = [
    ) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS deleted (
      task_id    TEXT PRIMARY KEY,
-     deleted_at INTEGER NOT NULL
+     deleted_at INTEGER NOT NULL,
+     epoch      INTEGER NOT NULL DEFAULT 0  -- the task's last epoch: a new life counts on from it
    ) WITHOUT ROWID`,
+  // R2 objects to remove (a deleted task's files, content staged for files now stored), retried
+  // from the alarm until R2 has removed them.
+  `CREATE TABLE IF NOT EXISTS removals (
+     key      TEXT PRIMARY KEY,
+     due_at   INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS removals_due ON removals (due_at)`,
   `CREATE TABLE IF NOT EXISTS submissions (
      music_task_id TEXT    NOT NULL,
      audio_id      TEXT    NOT NULL,
@@ -59,40 +72,50 @@ const SIGNATURE_MEMORY_SECONDS = 600;
 
 export interface ListQuery {
   state?: TaskState;
+  kind?: KindName;
   audioId?: string;
   /** Only tasks strictly older than this position (newest first). */
   before?: { createdAt: number; taskId: string };
   limit: number;
 }
 
+/** Columns added after a table was first made, for shards whose tables are older. */
+const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
+  ["tasks", "kind", "kind TEXT NOT NULL DEFAULT 'wav'"],
+  ["deleted", "epoch", "epoch INTEGER NOT NULL DEFAULT 0"],
+];
+
 export class ShardStore {
   constructor(private readonly sql: SqlStorage) {
+    for (const [table, column, definition] of ADDED_COLUMNS) {
+      const exists = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", table).toArray().length > 0;
+      const has = exists && sql.exec("SELECT 1 FROM pragma_table_info(?) WHERE name = ?", table, column).toArray().length > 0;
+      if (exists && !has) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${definition}`);
+    }
     for (const statement of SCHEMA) sql.exec(statement);
   }
 
   load(taskId: string): Task | null {
     const row = this.sql.exec<{ data: string }>("SELECT data FROM tasks WHERE task_id = ?", taskId).toArray()[0];
-    return row ? (JSON.parse(row.data) as Task) : null;
+    return row ? readTask(row.data, Date.now()) : null;
   }
 
   /** Writes the task and the columns derived from it (its place in the indexes). */
   save(t: Task): void {
     const n = t.notification;
-    const runAt = minOf(
-      t.state === "downloading" ? t.dueAt : null,
-      n.state === "pending" ? n.nextAttemptAt : null,
-    );
+    const runAt = minOf(filesDueAt(t), n.state === "pending" ? n.nextAttemptAt : null);
     this.sql.exec(
-      `INSERT INTO tasks (task_id, state, created_at, audio_id, poll_at, run_at, data)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO tasks (task_id, state, created_at, kind, audio_id, poll_at, run_at, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (task_id) DO UPDATE SET
-         state = excluded.state, audio_id = excluded.audio_id, poll_at = excluded.poll_at,
+         state = excluded.state, kind = excluded.kind, audio_id = excluded.audio_id, poll_at = excluded.poll_at,
          run_at = excluded.run_at, data = excluded.data`,
       t.taskId,
       t.state,
       t.createdAt,
+      t.kind,
       t.music?.audioId ?? null,
-      t.state === "pending" ? t.dueAt : null,
+      t.state === "pending" ? t.pollAt : null,
       runAt,
       JSON.stringify(t),
     );
@@ -106,20 +129,44 @@ export class ShardStore {
     this.sql.exec("UPDATE tasks SET runner_id = ? WHERE task_id = ?", runnerId, taskId);
   }
 
-  /** Removes the task, its history and its signatures, and remembers the id as deleted. */
-  delete(taskId: string, now: number): void {
-    this.sql.exec("DELETE FROM tasks WHERE task_id = ?", taskId);
-    this.sql.exec("DELETE FROM events WHERE task_id = ?", taskId);
-    this.sql.exec("DELETE FROM signed_callbacks WHERE task_id = ?", taskId);
-    this.sql.exec("INSERT OR REPLACE INTO deleted (task_id, deleted_at) VALUES (?, ?)", taskId, now);
+  /**
+   * Removes the task, its history and its signatures, and remembers the id as deleted (with its
+   * last epoch, so a new life of the id counts on from it).
+   */
+  delete(t: Task, now: number): void {
+    this.sql.exec("DELETE FROM tasks WHERE task_id = ?", t.taskId);
+    this.sql.exec("DELETE FROM events WHERE task_id = ?", t.taskId);
+    this.sql.exec("DELETE FROM signed_callbacks WHERE task_id = ?", t.taskId);
+    this.sql.exec("INSERT OR REPLACE INTO deleted (task_id, deleted_at, epoch) VALUES (?, ?, ?)", t.taskId, now, t.epoch);
   }
 
   isDeleted(taskId: string): boolean {
     return this.sql.exec("SELECT 1 FROM deleted WHERE task_id = ?", taskId).toArray().length > 0;
   }
 
-  undelete(taskId: string): void {
+  /** Forgets that the id was deleted; its last epoch (0 if it never was), for the new life. */
+  undelete(taskId: string): number {
+    const epoch = this.sql.exec<{ epoch: number }>("SELECT epoch FROM deleted WHERE task_id = ?", taskId).toArray()[0]?.epoch ?? 0;
     this.sql.exec("DELETE FROM deleted WHERE task_id = ?", taskId);
+    return epoch;
+  }
+
+  // R2 objects to remove, retried until R2 has removed them
+
+  scheduleRemoval(keys: readonly string[], at: number): void {
+    for (const key of keys) this.sql.exec("INSERT OR REPLACE INTO removals (key, due_at, attempts) VALUES (?, ?, 0)", key, at);
+  }
+
+  dueRemovals(now: number, limit: number): { key: string; attempts: number }[] {
+    return this.sql.exec<{ key: string; attempts: number }>("SELECT key, attempts FROM removals WHERE due_at <= ? ORDER BY due_at LIMIT ?", now, limit).toArray();
+  }
+
+  removed(keys: readonly string[]): void {
+    for (const key of keys) this.sql.exec("DELETE FROM removals WHERE key = ?", key);
+  }
+
+  postponeRemoval(key: string, at: number): void {
+    this.sql.exec("UPDATE removals SET due_at = ?, attempts = attempts + 1 WHERE key = ?", at, key);
   }
 
   // History (the table is called events: GET /api/tasks/:taskId/events lists it)
@@ -171,6 +218,10 @@ export class ShardStore {
       where.push("state = ?");
       args.push(q.state);
     }
+    if (q.kind !== undefined) {
+      where.push("kind = ?");
+      args.push(q.kind);
+    }
     if (q.audioId !== undefined) {
       where.push("audio_id = ?");
       args.push(q.audioId);
@@ -182,10 +233,11 @@ export class ShardStore {
     const sql =
       `SELECT data FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""}` +
       ` ORDER BY created_at DESC, task_id DESC LIMIT ?`;
+    const now = Date.now();
     return this.sql
       .exec<{ data: string }>(sql, ...args, q.limit)
       .toArray()
-      .map((r) => JSON.parse(r.data) as Task);
+      .map((r) => readTask(r.data, now));
   }
 
   counts(): Record<string, number> {
@@ -215,8 +267,11 @@ export class ShardStore {
       .map((r) => r.task_id);
   }
 
+  /** When the alarm next has work: a run, or an R2 object to remove. */
   nextRunAt(): number | null {
-    return this.sql.exec<{ t: number | null }>("SELECT min(run_at) AS t FROM tasks WHERE run_at IS NOT NULL").one().t;
+    const run = this.sql.exec<{ t: number | null }>("SELECT min(run_at) AS t FROM tasks WHERE run_at IS NOT NULL").one().t;
+    const removal = this.sql.exec<{ t: number | null }>("SELECT min(due_at) AS t FROM removals").one().t;
+    return minOf(run, removal);
   }
 
   // Submit once: which WAV task was made for a (music task, track) pair

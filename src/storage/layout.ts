@@ -1,34 +1,45 @@
 // Where things live. The one place that documents the persistent layout; README links here.
 //
 // R2 (binding BUCKET)
-//   wav/<taskId>.wav        the WAV, byte for byte as the provider served it.
-//                           httpMetadata.contentType = "audio/wav"
-//                           customMetadata = { taskId, sourceUrl } (sourceUrl without its
-//                           query string, at most 1,024 characters)
+//   wav/<taskId>.wav        a `wav` task's WAV, byte for byte as the provider served it.
+//   <kind>/<taskId>/<name>  every other file of a task (../kinds/: music/<id>/<track>.mp3 and
+//                           .jpeg, stems/<id>/drums.mp3, video/<id>/video.mp4, cover/<id>/cover-1.png,
+//                           midi/<id>/midi.json and midi.mid, lyrics/<id>/lyrics.json).
+//                           httpMetadata.contentType = the file's type (audio/wav, audio/mpeg, …)
+//                           customMetadata = { taskId, sourceUrl } (sourceUrl without its query
+//                           string, at most 1,024 characters; "" for content the callback carried)
 //                           Written once, atomically: a single put of a fixed-length stream, or a
 //                           multipart upload completed only after the last byte was checked.
+//   <kind>/<taskId>/incoming/<sha256>.json
+//                           content a callback or record-info answer carried (MIDI notes, lyrics),
+//                           named by its sha256, until the files made from it are stored
+//                           (../storage/staging.ts); then removed.
 //
 // Durable Object TaskShard (binding SHARDS), SHARD_COUNT (32) objects named "shard-<n>"; a task
 //   belongs to shard fnv1a(taskId) % 32 (../shard/shards.ts). The one home of task state; every
 //   statement is in ../shard/store.ts.
-//   table tasks             one row per task: task_id, state, created_at, audio_id, poll_at (the
-//                           cron's due index), run_at (the alarm's: next transfer, lost attempt or
-//                           announcement), runner_id, data (the whole Task as JSON)
-//                           indexes: (poll_at), (run_at), (created_at, task_id),
-//                           (state, created_at, task_id), (audio_id, created_at, task_id)
+//   table tasks             one row per task: task_id, state, created_at, kind, audio_id, poll_at
+//                           (the cron's due index), run_at (the alarm's: a file's next transfer, a
+//                           lost attempt or an announcement), runner_id, data (the whole Task as
+//                           JSON; rows from before kinds are read as wav tasks, ../task/upgrade.ts)
+//                           indexes: (poll_at), (run_at), (created_at, task_id), (state, created_at,
+//                           task_id), (kind, created_at, task_id), (audio_id, created_at, task_id)
 //   table events            the task's history, at most 200 rows per task (task_id, seq, at,
 //                           type, detail JSON); no secret and no URL query string in any entry
 //   table signed_callbacks  (task_id, signed_at, result) of accepted signed callbacks of the last
 //                           600 s (a replay must be within the 300 s window); one valid signature
 //                           exists per task and time, so a replay with another result — in any
 //                           base64 spelling of the signature — is refused
-//   table deleted           task ids deleted through the API (a late callback is ignored)
+//   table deleted           task ids deleted through the API (a late callback is ignored), with
+//                           the task's last epoch (a new life of the id counts on from it)
+//   table removals          R2 keys to remove (a deleted task's files, staged content no longer
+//                           needed), retried from the alarm until removed
 //   table submissions       (music_task_id, audio_id) → wav_task_id, in the pair's shard
 //                           (fnv1a("submission\n<musicTaskId>\n<audioId>") % 32): submit once
 //
 // Durable Object TaskRunner (binding RUNNERS), one per task that needs outbound work, id from
 //   newUniqueId() kept in the task's row (../runner/runner.ts).
-//   table jobs              at most one per kind ('transfer' | 'announce'): the job and its phase,
+//   table jobs              at most one per slot ('transfer:<file>' | 'announce'): the job and its phase,
 //                           queued → running, deleted once the shard has the report (kept as
 //                           done, with the report, while the shard cannot be reached)
 //   table uploads           multipart uploads in progress (aborted if an attempt died mid-way)
@@ -53,8 +64,7 @@ export const MAX_UPLOAD_BYTES = 10_000 * PART_BYTES;
  */
 export const MAX_SINGLE_PUT_BYTES = 4 * 1024 ** 3;
 
-export function wavKey(taskId: string): string {
-  return `wav/${taskId}.wav`;
+/** Where content a callback carried is kept until its files are stored. */
+export function stagedKey(kind: string, taskId: string, sha256: string): string {
+  return `${kind}/${taskId}/incoming/${sha256}.json`;
 }
-
-export const WAV_CONTENT_TYPE = "audio/wav";

@@ -3,38 +3,41 @@
 // signature exists per task and time: the same signed time with another result is a replay, the
 // identical callback again is a duplicate. Pure; the shard stores what these decide.
 
-import type { Task, TaskError, TaskEvent } from "./machine";
+import type { KindName, Stage, TaskError } from "../kinds/kind";
+import type { StagedOffer, Task, TaskEvent } from "./machine";
 
-/** What the provider reports about a task, through a callback. */
-export type ProviderResult = { type: "wavUrl"; url: string } | { type: "providerFailed"; error: TaskError };
+/** What a callback (or a poll) says, with any inline content already kept under its own R2 key. */
+export type StagedSaid = { type: "files"; stage: Stage; files: StagedOffer[] } | { type: "failed"; error: TaskError };
 
 /** What a callback did, as its history entry says. */
-export type CallbackOutcome = "applied" | "duplicate" | "ignored" | "signature_reused";
+export type CallbackOutcome = "applied" | "duplicate" | "ignored" | "signature_reused" | "kind_mismatch";
 
 /** What a callback said, to tell an identical redelivery from a replay with another body. */
-export function resultKey(r: ProviderResult): string {
-  return r.type === "wavUrl" ? `url ${r.url}` : `failed ${r.error.code} ${r.error.message}`;
+export function resultKey(said: StagedSaid): string {
+  if (said.type === "failed") return `failed ${said.error.code} ${said.error.message}`;
+  return `${said.stage} ${said.files.map((f) => `${f.name}=${"url" in f.source ? f.source.url : f.source.staged}`).join(" ")}`;
 }
 
 /**
  * Whether a signed callback reuses the signature of an accepted one (`earlier`: what that one said,
  * or null if none) with another result.
  */
-export function isReplay(earlier: string | null, r: ProviderResult): boolean {
-  return earlier !== null && earlier !== resultKey(r);
+export function isReplay(earlier: string | null, said: StagedSaid): boolean {
+  return earlier !== null && earlier !== resultKey(said);
 }
 
 /** The machine's event for a verified callback; `redact` cleans the provider's own words. */
-export function callbackEvent(r: ProviderResult, signedAt: number | null, redact: (text: string) => string): TaskEvent {
-  if (r.type === "wavUrl") return { type: "wavUrl", url: r.url, signedAt };
+export function callbackEvent(kind: KindName, said: StagedSaid, signedAt: number | null, redact: (text: string) => string): TaskEvent {
+  if (said.type === "files") return { type: "offered", kind, stage: said.stage, files: said.files, signedAt };
   // The provider's text may quote the callBackUrl, and that carries ?token=.
-  return { type: "providerFailed", error: { code: r.error.code, message: redact(r.error.message) } };
+  return { type: "providerFailed", kind, error: { code: said.error.code, message: redact(said.error.message) } };
 }
 
 /** What the callback did: changed the task, repeated what it already knew, or was set aside. */
-export function callbackOutcome(before: Task | null, after: Task | null, r: ProviderResult): CallbackOutcome {
+export function callbackOutcome(before: Task | null, after: Task | null, said: StagedSaid): CallbackOutcome {
   if (after !== before) return "applied";
   if (!before) return "ignored";
-  const same = r.type === "wavUrl" ? before.sourceUrl === r.url : before.state === "failed" && before.error?.code === r.error.code;
-  return same ? "duplicate" : "ignored";
+  if (said.type === "failed") return before.state === "failed" && before.failure?.code === said.error.code ? "duplicate" : "ignored";
+  const known = (o: StagedOffer) => before.files.some((f) => f.name === o.name && JSON.stringify(f.source) === JSON.stringify(o.source));
+  return said.files.every(known) ? "duplicate" : "ignored";
 }

@@ -3,8 +3,8 @@
 // outside inputs such as a callback or a poll answer, the input itself) and stores what comes
 // back. No entry carries a secret or a URL's query string: hosts only.
 
-import type { Task, TaskEvent } from "./machine";
-import type { CallbackOutcome, ProviderResult } from "./callback";
+import { failureOf, type Task, type TaskEvent, type TaskFile } from "./machine";
+import type { CallbackOutcome, StagedSaid } from "./callback";
 import { iso } from "../lib/time";
 
 /** One entry as the API lists it: `{"at", "type", ...details}`. */
@@ -27,10 +27,11 @@ export function meaningOf(before: Task | null, event: TaskEvent, after: Task | n
   if (after === null || after === before) return notes;
 
   if (event.type === "registered" && before === null) {
-    notes.push({ type: "registered", detail: after.music ? { music: after.music } : {} });
+    notes.push({ type: "registered", detail: { kind: after.kind, ...(after.music ? { music: after.music } : {}) } });
   }
-  if (event.type === "transferStarted" && after.attemptStartedAt !== null && before?.attemptStartedAt === null) {
-    notes.push({ type: "transfer_started", detail: { attempt: after.attempts, host: hostOf(after.sourceUrl) } });
+  for (const f of after.files) {
+    const was = before?.files.find((b) => b.name === f.name) ?? null;
+    notes.push(...fileChanges(after, was, f));
   }
   if (event.type === "notifyAnswered" && before) {
     const n = after.notification;
@@ -45,31 +46,42 @@ export function meaningOf(before: Task | null, event: TaskEvent, after: Task | n
       },
     });
   }
-  notes.push(...outcomeOf(before, after));
+  if (after.state === "stored" && before?.state !== "stored") notes.push({ type: "stored", detail: storedDetail(after) });
+  if (after.state === "failed" && before?.state !== "failed") {
+    const failure = failureOf(after)!;
+    notes.push({ type: "failed", detail: { code: failure.code, message: failure.message } });
+  }
   return notes;
 }
 
-/** Stored, failed, or a failed attempt and its plan. */
-function outcomeOf(before: Task | null, after: Task): HistoryNote[] {
-  const wasRunning = before !== null && before.attemptStartedAt !== null;
-  if (after.state === "stored" && before?.state !== "stored") {
-    return [{ type: "stored", detail: { size: after.wav!.size, sha256: after.wav!.sha256 } }];
+/** One file's attempt started, failed (and when the next is), or stored. */
+function fileChanges(t: Task, was: TaskFile | null, f: TaskFile): HistoryNote[] {
+  const file = { file: f.name };
+  if (f.running !== null && was?.running?.epoch !== f.running.epoch) {
+    return [{ type: "transfer_started", detail: { ...file, attempt: f.attempts, host: "url" in f.source ? hostOf(f.source.url) : null } }];
   }
-  if (after.state === "failed" && before?.state !== "failed") {
-    const failed = { type: "failed", detail: { code: after.error!.code, message: after.error!.message } };
-    if (!wasRunning) return [failed];
-    return [{ type: "transfer_failed", detail: { attempt: before.attempts, code: after.error!.code, retryable: false, nextAttemptAt: null } }, failed];
+  if (was?.running && f.running === null && f.state !== "stored") {
+    const final = f.state === "failed";
+    return [{ type: "transfer_failed", detail: { ...file, attempt: was.attempts, code: f.error?.code ?? null, retryable: !final, nextAttemptAt: final ? null : iso(f.dueAt) } }];
   }
-  if (after.state === "downloading" && wasRunning && after.attemptStartedAt === null) {
-    return [{ type: "transfer_failed", detail: { attempt: before.attempts, code: after.error?.code ?? null, retryable: true, nextAttemptAt: iso(after.dueAt) } }];
+  // Each file of a task with several; a lone file is told by the task's own `stored`.
+  if (f.state === "stored" && was?.state !== "stored" && t.files.length > 1) {
+    return [{ type: "file_stored", detail: { ...file, size: f.stored!.size, sha256: f.stored!.sha256 } }];
   }
   return [];
 }
 
-/** A verified callback and what was done with it: its code and the URL's host. */
-export function callbackNote(outcome: CallbackOutcome, r: ProviderResult): HistoryNote {
-  const said = r.type === "wavUrl" ? { code: 200, host: hostOf(r.url) } : { code: Number(r.error.code) || r.error.code };
-  return { type: "callback", detail: { outcome, ...said } };
+/** A stored task: its one file's size and sha256, or how many files it has. */
+function storedDetail(t: Task): Record<string, unknown> {
+  if (t.files.length === 1) return { file: t.files[0]!.name, size: t.files[0]!.stored!.size, sha256: t.files[0]!.stored!.sha256 };
+  return { files: t.files.length, size: t.files.reduce((n, f) => n + (f.stored?.size ?? 0), 0) };
+}
+
+/** A verified callback and what was done with it: its code, its stage and files, a URL's host. */
+export function callbackNote(outcome: CallbackOutcome, said: StagedSaid): HistoryNote {
+  if (said.type === "failed") return { type: "callback", detail: { outcome, code: Number(said.error.code) || said.error.code } };
+  const url = said.files.map((f) => f.source).find((s) => "url" in s);
+  return { type: "callback", detail: { outcome, code: 200, stage: said.stage, files: said.files.length, host: url && "url" in url ? hostOf(url.url) : null } };
 }
 
 /** A record-info answer: the provider's flag, or why there was none. */

@@ -1,18 +1,24 @@
 // What a shard hands a task's runner, what the runner reports back, and what a report means for
-// the task. One job of each kind at a time per runner. Every report names the runner that made it
-// and the attempt (and, for announcements, the round) it answers, so a late or repeated report —
-// of an older attempt, of a redelivery's previous round, of a runner from before the task was
-// deleted — changes nothing. Pure: the runner and the shard do the I/O.
+// the task. A runner holds one job per file (and one announcement) at a time. Every transfer job
+// carries the epoch the machine gave its attempt, and every report names it (announcements name
+// their round and attempt), so a late or repeated report — of an older attempt, of a redelivery's
+// previous round, of a task's earlier life — is credited to nothing else. Pure: the runner and the
+// shard do the I/O.
 
+import type { FileSource, KindName } from "../kinds/kind";
 import { pollNote, type HistoryNote } from "./history";
-import type { Task, TaskError, TaskEvent, WavInfo } from "./machine";
+import type { StoredFile, Task, TaskError, TaskEvent } from "./machine";
 
 export interface TransferJob {
   kind: "transfer";
   taskId: string;
-  attempt: number;
-  sourceUrl: string;
-  /** Ask record-info for a current URL before fetching (an expired or moved link). */
+  /** The task's kind: which record-info a link refresh asks. */
+  taskKind: KindName;
+  /** The file: its name, where it goes, what it must be, and where its bytes come from. */
+  file: { name: string; key: string; contentType: string; source: FileSource };
+  /** The attempt's epoch (README, "Transfers"). */
+  epoch: number;
+  /** Ask record-info for current URLs before fetching (an expired or moved link). */
   refreshUrl: boolean;
   /** The previous attempt was interrupted: an object it committed may be adopted. */
   adopt: boolean;
@@ -31,8 +37,13 @@ export interface AnnounceJob {
 
 export type RunnerJob = TransferJob | AnnounceJob;
 
+/** The job's row in the runner: one per file, one for the announcement. */
+export function jobSlot(job: RunnerJob): string {
+  return job.kind === "transfer" ? `transfer:${job.file.name}` : "announce";
+}
+
 /** What one transfer attempt that ran to its end gave. */
-export type AttemptResult = { ok: true; wav: WavInfo } | { ok: false; error: TaskError; retryable: boolean; refreshUrl?: boolean };
+export type AttemptResult = { ok: true; stored: StoredFile } | { ok: false; error: TaskError; retryable: boolean; refreshUrl?: boolean };
 
 export type TransferResult =
   | AttemptResult
@@ -44,9 +55,12 @@ export interface TransferReport {
   taskId: string;
   /** The runner's own id: the shard accepts reports only from the task's current runner. */
   runnerId: string;
-  attempt: number;
-  /** The record-info look-up made before the fetch, if any. */
-  refresh?: { url: string | null; flag?: string; error?: string };
+  file: string;
+  /** The file's R2 key (removed again when the task is gone by the time the report arrives). */
+  key: string;
+  epoch: number;
+  /** The record-info look-up made before the fetch, if any: current URLs by file name. */
+  refresh?: { urls: Record<string, string>; flag?: string; error?: string };
   result: TransferResult;
 }
 
@@ -70,9 +84,9 @@ export interface ReportStep {
 }
 
 /**
- * What a report from the task's current runner means for `task`: nothing (a late or repeated
- * report, of an attempt or round other than the one handed out last), or the steps to apply in
- * order. A success for an attempt already counted as lost still counts: the machine takes it.
+ * What a report from the task's current runner means for `task`: the steps to apply in order, or
+ * none. The machine credits an attempt's failure only to the attempt it names; a success of any
+ * attempt of this life counts (the bytes are in R2).
  */
 export function reportSteps(task: Task, r: RunnerReport): ReportStep[] {
   if (r.kind === "announce") {
@@ -80,21 +94,23 @@ export function reportSteps(task: Task, r: RunnerReport): ReportStep[] {
     if (n.round !== r.round || n.attempts !== r.attempt) return [];
     return [{ event: { type: "notifyAnswered", status: r.status, outcome: r.outcome, message: r.message } }];
   }
-  if (task.state !== "downloading" || task.attempts !== r.attempt) return [];
+  const file = task.files.find((f) => f.name === r.file);
+  if (!file) return [];
+  const current = file.running?.epoch === r.epoch;
   const steps: ReportStep[] = [];
-  if (r.refresh) {
+  if (current && r.refresh) {
     steps.push({
       note: pollNote(r.refresh.error ? { error: r.refresh.error } : { flag: r.refresh.flag ?? null }),
-      event: r.refresh.url ? { type: "urlRefreshed", url: r.refresh.url } : undefined,
+      event: Object.keys(r.refresh.urls).length > 0 ? { type: "urlsRefreshed", urls: r.refresh.urls } : undefined,
     });
   }
   const result = r.result;
   steps.push({
     event: result.ok
-      ? { type: "transferSucceeded", wav: result.wav }
+      ? { type: "transferSucceeded", file: r.file, epoch: r.epoch, stored: result.stored }
       : "interrupted" in result
-        ? { type: "transferInterrupted" }
-        : { type: "transferFailed", error: result.error, retryable: result.retryable, refreshUrl: result.refreshUrl },
+        ? { type: "transferInterrupted", file: r.file, epoch: r.epoch }
+        : { type: "transferFailed", file: r.file, epoch: r.epoch, error: result.error, retryable: result.retryable, refreshUrl: result.refreshUrl },
   });
   return steps;
 }

@@ -3,17 +3,25 @@
 // the result in the same synchronous step; unit tests drive these functions directly. The states
 // and what moves a task between them are README's "States" and "Task lifecycle and the cron".
 //
-//   pending ──wavUrl──▶ downloading ──transferSucceeded──▶ stored (final)
-//      │                  │    ▲
-//      │                  │    └── transferFailed (retryable, within the provider's retention)
-//      │                  └──────── transferFailed (final, or past the retention) ──▶ failed
-//      └── providerFailed / expired ─────────────────────────────────────────────────▶ failed
-//   failed ──wavUrl / retryRequested──▶ downloading (or pending when no URL is known)
+// A task holds the files its provider task yields (one WAV; two tracks' MP3 and cover art; a
+// dozen stems; …). Each file has its own small machine — transfer attempts, retries with backoff
+// until the provider's retention ends, link refreshes — and the task's state follows from its
+// files and from how far the provider got:
+//
+//   pending ──files offered──▶ downloading ──every file stored, provider complete──▶ stored (final)
+//      │  ▲                      │   │
+//      │  └── first files stored, provider not complete yet
+//      │                         │   └── a file that can never be stored ─────────────▶ failed
+//      └── providerFailed / expired ──────────────────────────────────────────────────▶ failed
+//   failed ──newer files offered / retryRequested──▶ downloading (or pending with no file to fetch)
 //
 // Reaching `stored` or `failed` also starts the task's announcement (`notification`) when the
 // deployment announces tasks; that sub-machine is ./notification.ts, and its events pass through
-// apply() like the others.
+// apply() like the others. Every transfer attempt handed out takes the next `epoch`, a number that
+// only grows over the task's whole life (README, "Transfers"): a report is credited only to the
+// attempt it names.
 
+import type { FileOffer, FileRole, FileSource, KindName, Stage, TaskError } from "../kinds/kind";
 import { MIN_POLL_INTERVAL_MS, pollDelayMs, REFRESH_EVERY_ATTEMPTS, TRANSFER_LEASE_MS, transferRetryDelayMs } from "./backoff";
 import {
   announce,
@@ -25,56 +33,82 @@ import {
   type NotifyContext,
 } from "./notification";
 
+export type { TaskError };
+
 export const TASK_STATES = ["pending", "downloading", "stored", "failed"] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
-export interface WavInfo {
+export const FILE_STATES = ["waiting", "stored", "failed"] as const;
+export type FileState = (typeof FILE_STATES)[number];
+
+/** A file as it is in R2. */
+export interface StoredFile {
   key: string;
   size: number;
   sha256: string;
   contentType: string;
 }
 
-export interface TaskError {
-  code: string;
-  message: string;
-}
+/** What the WAV of a `wav` task was called before tasks had files (the API still shows it). */
+export type WavInfo = StoredFile;
 
 export interface MusicRef {
   taskId: string;
   audioId: string;
 }
 
+export interface TaskFile {
+  name: string;
+  role: FileRole;
+  track: string | null;
+  contentType: string;
+  source: FileSource;
+  /** Signed timestamp (unix s) of the callback that brought `source`; null if unsigned/polled. */
+  signedAt: number | null;
+  /** When a source for it was first known: transfers are retried until the provider's retention ends. */
+  knownAt: number;
+  state: FileState;
+  /** Transfer attempts since the source became known (or since the last manual retry). */
+  attempts: number;
+  /** The attempt handed to the runner and not answered yet: its epoch and when it started. */
+  running: { epoch: number; since: number } | null;
+  /** When its next attempt is due, while it waits and none runs. */
+  dueAt: number | null;
+  /** The next attempt first asks record-info for a current URL (an expired or moved link). */
+  refreshUrl: boolean;
+  /** Why its last attempt failed (or why it can never be stored). */
+  error: TaskError | null;
+  stored: StoredFile | null;
+}
+
 export interface Task {
   taskId: string;
+  kind: KindName;
   state: TaskState;
   /** Times are epoch milliseconds. */
   createdAt: number;
   updatedAt: number;
-  /** Transfer attempts made since the WAV URL became known (or since the last manual retry). */
-  attempts: number;
-  sourceUrl: string | null;
-  /** Signed timestamp (unix s) of the callback that brought `sourceUrl`; null if unsigned/polled. */
-  sourceSignedAt: number | null;
   /** Where TASK_MAX_AGE_SECONDS counts from: registration, or the last manual retry. */
   ageFrom: number;
-  /** When a WAV URL was first known: transfers are retried until the provider's retention ends. */
-  urlKnownAt: number | null;
-  /** The next attempt first asks record-info for a current URL (an expired or moved link). */
-  refreshUrl: boolean;
-  wav: WavInfo | null;
-  /** Why the task failed, or why the last transfer attempt failed while retries remain. */
-  error: TaskError | null;
+  /** How far the provider got; null before it said anything. */
+  stage: Stage | null;
+  files: TaskFile[];
+  /**
+   * Why the task failed as a whole (the provider reported failure, or it expired); null otherwise.
+   * A file that can never be stored fails the task too: see failureOf().
+   */
+  failure: TaskError | null;
+  /** What keeps a pending task waiting (the provider had nothing usable), for people to see. */
+  notice: TaskError | null;
   /** Provider polls made (cron, retries, link refreshes). */
   polls: number;
   lastPolledAt: number | null;
-  /** When an attempt was handed to the runner and not yet answered; null when none runs. */
-  attemptStartedAt: number | null;
-  /**
-   * When the task next needs attention: pending → its next poll; downloading → its next
-   * transfer attempt (or, while one runs, when that attempt counts as lost); final → null.
-   */
-  dueAt: number | null;
+  /** pending: when the cron polls it next. */
+  pollAt: number | null;
+  /** The last epoch handed out; grows with every attempt, over the task's whole life. */
+  epoch: number;
+  /** The epoch this life of the task began after (DELETE and PUT start a new life). */
+  bornAtEpoch: number;
   music: MusicRef | null;
   notification: Notification;
 }
@@ -83,23 +117,28 @@ export interface Task {
 export interface MachineContext extends NotifyContext {
   overdueAfterMs: number;
   maxAgeMs: number;
-  /** PROVIDER_RETENTION_SECONDS in ms: how long after a URL is known transfers are retried. */
+  /** PROVIDER_RETENTION_SECONDS in ms: how long after a source is known transfers are retried. */
   retentionMs: number;
 }
 
 export type TaskEvent =
-  | { type: "registered"; music?: MusicRef | null }
-  /** A WAV URL from a verified callback (`signedAt`: its signature's timestamp) or a poll. */
-  | { type: "wavUrl"; url: string; signedAt?: number | null }
-  | { type: "providerFailed"; error: TaskError }
-  | { type: "transferStarted"; refreshUrl?: boolean }
-  /** The runner's record-info look-up gave a current URL for the running attempt. */
-  | { type: "urlRefreshed"; url: string }
-  | { type: "transferSucceeded"; wav: WavInfo }
+  /** `epoch`: where a task registered anew after DELETE continues counting. */
+  | { type: "registered"; kind?: KindName; music?: MusicRef | null; epoch?: number }
+  /**
+   * The provider named files (a verified callback — `signedAt`: its signature's timestamp — or a
+   * poll), or said how far it got. Inline content arrives here already staged (`{staged}`).
+   */
+  | { type: "offered"; kind?: KindName; stage: Stage; files: StagedOffer[]; signedAt?: number | null }
+  | { type: "providerFailed"; error: TaskError; kind?: KindName }
+  /** An attempt for `file` is handed to the runner (it takes the next epoch). */
+  | { type: "transferStarted"; file: string; refreshUrl?: boolean }
+  /** record-info gave current URLs (by file name) for the files still to fetch. */
+  | { type: "urlsRefreshed"; urls: Record<string, string> }
+  | { type: "transferSucceeded"; file: string; epoch: number; stored: StoredFile }
   /** `refreshUrl`: the source said the link is expired or moved (401/403/404/410). */
-  | { type: "transferFailed"; error: TaskError; retryable: boolean; refreshUrl?: boolean }
-  /** An attempt was handed out but never answered (the runner's isolate died): again at once. */
-  | { type: "transferInterrupted" }
+  | { type: "transferFailed"; file: string; epoch: number; error: TaskError; retryable: boolean; refreshUrl?: boolean }
+  /** The attempt of `epoch` was handed out but never answered (the runner's isolate died). */
+  | { type: "transferInterrupted"; file: string; epoch: number }
   | { type: "pollStarted" }
   | { type: "pollPending" }
   /** record-info had nothing usable about this task (`data: null`, SUCCESS without a URL). */
@@ -108,24 +147,28 @@ export type TaskEvent =
   | { type: "retryRequested" }
   | NotificationEvent;
 
-function blank(taskId: string, now: number, ctx: MachineContext): Task {
+/** A file offer whose inline content, if any, has been kept under its own R2 key. */
+export type StagedOffer = Omit<FileOffer, "source"> & { source: FileSource };
+
+const STAGE_ORDER: Record<Stage, number> = { text: 1, first: 2, complete: 3 };
+
+function blank(taskId: string, kind: KindName, now: number, ctx: MachineContext, epoch = 0): Task {
   return {
     taskId,
+    kind,
     state: "pending",
     createdAt: now,
     updatedAt: now,
     ageFrom: now,
-    attempts: 0,
-    sourceUrl: null,
-    sourceSignedAt: null,
-    urlKnownAt: null,
-    refreshUrl: false,
-    wav: null,
-    error: null,
+    stage: null,
+    files: [],
+    failure: null,
+    notice: null,
     polls: 0,
     lastPolledAt: null,
-    attemptStartedAt: null,
-    dueAt: null,
+    pollAt: null,
+    epoch,
+    bornAtEpoch: epoch,
     music: null,
     notification: initialNotification(ctx),
   };
@@ -135,20 +178,17 @@ function blank(taskId: string, now: number, ctx: MachineContext): Task {
  * Applies one event. Returns the same object when the event changes nothing, so callers can
  * skip the write (`next === task`). A task that does not exist yet is `null`.
  */
-export function apply(
-  task: Task | null,
-  taskId: string,
-  event: TaskEvent,
-  now: number,
-  ctx: MachineContext,
-): Task | null {
-  const current = task ?? blank(taskId, now, ctx);
-  let next = step(current, event, now, ctx);
-  if (next === current) return task;
+export function apply(task: Task | null, taskId: string, event: TaskEvent, now: number, ctx: MachineContext): Task | null {
+  const kind = ("kind" in event && event.kind) || "wav";
+  const epoch = event.type === "registered" ? (event.epoch ?? 0) : 0;
+  const current = task ?? blank(taskId, kind, now, ctx, epoch);
+  const stepped = step(current, event, now, ctx);
+  if (stepped === current) return task;
+  let next = settle(stepped, now, ctx);
   if (isFinal(next.state) && !isFinal(current.state)) {
-    next = { ...next, notification: announce(next.notification, next.state as "stored" | "failed", now, ctx) };
+    next = { ...next, notification: announce(next.notification, next.kind, next.state as "stored" | "failed", now, ctx) };
   }
-  // Reopened (a retry, a new URL): the old outcome's announcement stops; the next outcome has its own.
+  // Reopened (a retry, new files): the old outcome's announcement stops; the next outcome has its own.
   if (!isFinal(next.state) && isFinal(current.state)) next = { ...next, notification: quiet(next.notification, ctx) };
   return { ...next, updatedAt: now };
 }
@@ -162,150 +202,239 @@ function step(t: Task, e: TaskEvent, now: number, ctx: MachineContext): Task {
     case "registered": {
       // Registering a known task changes nothing but a missing track reference.
       const music = t.music ?? e.music ?? null;
-      const due = t.dueAt === null && t.state === "pending" ? t.createdAt + ctx.overdueAfterMs : t.dueAt;
-      return music === t.music && due === t.dueAt ? t : { ...t, music, dueAt: due };
+      const pollAt = t.pollAt === null && t.state === "pending" && t.files.length === 0 ? t.createdAt + ctx.overdueAfterMs : t.pollAt;
+      return music === t.music && pollAt === t.pollAt ? t : { ...t, music, pollAt };
     }
 
-    case "wavUrl": {
-      const signedAt = e.signedAt ?? null;
-      // A failed task takes another URL (not the same callback again) that is newer than its own.
-      if (t.state === "pending" || (t.state === "failed" && e.url !== t.sourceUrl && newerSource(t, signedAt))) {
-        return {
-          ...t,
-          state: "downloading",
-          sourceUrl: e.url,
-          sourceSignedAt: signedAt,
-          urlKnownAt: now,
-          refreshUrl: false,
-          attempts: 0,
-          error: null,
-          attemptStartedAt: null,
-          dueAt: now,
-        };
-      }
-      // A different URL replaces the known one only while waiting to retry, and only when it is
-      // newer than the one it replaces (README, "Replayed signatures").
-      if (t.state === "downloading" && t.attemptStartedAt === null && e.url !== t.sourceUrl && newerSource(t, signedAt)) {
-        return { ...t, sourceUrl: e.url, sourceSignedAt: signedAt, refreshUrl: false, error: null, dueAt: now };
-      }
-      return t; // a duplicate, an older or replayed URL, a new URL while an attempt runs, or stored
-    }
+    case "offered":
+      return offered(t, e, now);
 
     case "providerFailed":
-      if (t.state !== "pending") return t; // a result we already act on wins over a late failure
-      return { ...t, state: "failed", error: e.error, dueAt: null };
+      // Once the provider said complete, its files are what counts: a late failure changes nothing.
+      if (isFinal(t.state) || t.stage === "complete") return t;
+      return { ...t, failure: e.error, notice: null };
 
     case "transferStarted":
-      if (t.state !== "downloading" || t.attemptStartedAt !== null) return t;
-      return {
-        ...t,
-        attempts: t.attempts + 1,
-        attemptStartedAt: now,
-        dueAt: now + TRANSFER_LEASE_MS,
-        // A refresh that could not be made now (no key, polled < 30 s ago) is still wanted next time.
-        refreshUrl: e.refreshUrl ? false : t.refreshUrl,
-        ...(e.refreshUrl ? { polls: t.polls + 1, lastPolledAt: now } : {}),
-      };
+      return withFile(t, e.file, (f) => {
+        if (f.state !== "waiting" || f.running !== null || isFinal(t.state)) return f;
+        return {
+          ...f,
+          attempts: f.attempts + 1,
+          running: { epoch: t.epoch + 1, since: now },
+          dueAt: null,
+          // A refresh that could not be made now (no key, polled < 30 s ago) is still wanted next time.
+          refreshUrl: e.refreshUrl ? false : f.refreshUrl,
+        };
+      }, (next) => ({ ...next, epoch: t.epoch + 1, ...(e.refreshUrl ? { polls: t.polls + 1, lastPolledAt: now } : {}) }));
 
-    case "urlRefreshed":
-      if (t.state !== "downloading" || e.url === t.sourceUrl) return t;
-      return { ...t, sourceUrl: e.url, sourceSignedAt: null };
+    case "urlsRefreshed": {
+      let changed = false;
+      const files = t.files.map((f) => {
+        const url = e.urls[f.name];
+        if (url === undefined || f.state === "stored" || !("url" in f.source) || f.source.url === url) return f;
+        changed = true;
+        return { ...f, source: { url }, signedAt: null };
+      });
+      return changed ? { ...t, files } : t;
+    }
 
     case "transferSucceeded":
-      // Also when the attempt was already counted as lost (the runner's late answer): it is stored.
-      if (t.state !== "downloading") return t;
-      return { ...t, state: "stored", wav: e.wav, error: null, attemptStartedAt: null, refreshUrl: false, dueAt: null };
+      return withFile(t, e.file, (f) => {
+        // A late success is never thrown away: any attempt of this life that stored the bytes counts.
+        if (f.state === "stored" || e.epoch <= t.bornAtEpoch || e.epoch > t.epoch) return f;
+        return { ...f, state: "stored", stored: e.stored, error: null, running: null, dueAt: null, refreshUrl: false };
+      });
 
-    case "transferFailed": {
-      if (t.state !== "downloading" || t.attemptStartedAt === null) return t;
-      return failedAttempt(t, e.error, e.retryable, e.refreshUrl === true || t.attempts % REFRESH_EVERY_ATTEMPTS === 0, now, ctx);
-    }
+    case "transferFailed":
+      return withFile(t, e.file, (f) => {
+        if (f.running?.epoch !== e.epoch) return f;
+        const refresh = e.refreshUrl === true || f.attempts % REFRESH_EVERY_ATTEMPTS === 0;
+        return failedAttempt(t, f, e.error, e.retryable, refresh, now, ctx);
+      });
 
-    case "transferInterrupted": {
-      if (t.state !== "downloading" || t.attemptStartedAt === null) return t;
-      const error = { code: "interrupted", message: `transfer attempt ${t.attempts} was interrupted` };
-      const next = failedAttempt(t, error, true, t.attempts % REFRESH_EVERY_ATTEMPTS === 0, now, ctx);
-      // Interrupted (not refused): try again at once rather than after the backoff.
-      return next.state === "downloading" ? { ...next, dueAt: next.refreshUrl ? refreshTime(next, now) : now } : next;
-    }
+    case "transferInterrupted":
+      return withFile(t, e.file, (f) => {
+        if (f.running?.epoch !== e.epoch) return f;
+        const error = { code: "interrupted", message: `transfer attempt ${f.attempts} was interrupted` };
+        const next = failedAttempt(t, f, error, true, f.attempts % REFRESH_EVERY_ATTEMPTS === 0, now, ctx);
+        // Interrupted (not refused): try again at once rather than after the backoff.
+        return next.state === "waiting" ? { ...next, dueAt: next.refreshUrl ? refreshTime(t, now) : now } : next;
+      });
 
     case "pollStarted":
       if (t.state !== "pending" && t.state !== "failed") return t;
       // Not due again before the answer sets its real time (and never within the 30 s rule), so
       // an overlapping tick leaves it alone.
-      return { ...t, polls: t.polls + 1, lastPolledAt: now, dueAt: t.state === "pending" ? now + MIN_POLL_INTERVAL_MS : t.dueAt };
+      return { ...t, polls: t.polls + 1, lastPolledAt: now, pollAt: t.state === "pending" ? now + MIN_POLL_INTERVAL_MS : t.pollAt };
 
     case "pollPending":
     case "pollNoResult":
       if (t.state !== "pending") return t;
       return {
         ...t,
-        dueAt: now + pollDelayMs(t.polls),
-        error: e.type === "pollNoResult" ? { code: "provider_no_result", message: e.message } : t.error,
+        pollAt: now + pollDelayMs(t.polls),
+        notice: e.type === "pollNoResult" ? { code: "provider_no_result", message: e.message } : t.notice,
       };
 
     case "expired":
       if (t.state !== "pending") return t;
       return {
         ...t,
-        state: "failed",
-        dueAt: null,
-        error: {
-          code: "expired",
-          message: `no result from the provider within ${Math.round(ctx.maxAgeMs / 1000)} s of registration`,
-        },
+        failure: { code: "expired", message: `no result from the provider within ${Math.round(ctx.maxAgeMs / 1000)} s of registration` },
       };
 
     case "retryRequested":
-      if (t.state === "failed") {
-        if (t.sourceUrl === null) {
-          // The provider never gave a URL: ask it again (poll now, within the 30 s rule).
-          return { ...t, state: "pending", error: null, ageFrom: now, dueAt: Math.max(now, pollAllowedAt(t)) };
-        }
-        // A new retention horizon from now; the first attempt asks for a current URL.
-        return {
-          ...t,
-          state: "downloading",
-          error: null,
-          attempts: 0,
-          urlKnownAt: now,
-          attemptStartedAt: null,
-          refreshUrl: true,
-          dueAt: now,
-        };
-      }
-      if (t.state === "downloading" && t.attemptStartedAt === null) return t.dueAt === now ? t : { ...t, dueAt: now };
-      if (t.state === "pending") {
-        const at = Math.max(now, pollAllowedAt(t));
-        return t.dueAt === at ? t : { ...t, dueAt: at };
-      }
-      return t;
+      return retried(t, now);
 
     case "notifyStarted":
     case "notifyAnswered":
     case "notifyDisabled":
     case "notifyRequested": {
       const outcome = t.state === "stored" || t.state === "failed" ? t.state : null;
-      const notification = notificationStep(t.notification, e, outcome, now, ctx);
+      const notification = notificationStep(t.notification, e, t.kind, outcome, now, ctx);
       return notification === t.notification ? t : { ...t, notification };
     }
   }
 }
 
-/** A failed attempt: retried with growing gaps until the provider's retention ends. */
-function failedAttempt(t: Task, error: TaskError, retryable: boolean, refresh: boolean, now: number, ctx: MachineContext): Task {
-  const horizon = (t.urlKnownAt ?? now) + ctx.retentionMs;
-  if (!retryable) return { ...t, state: "failed", error, attemptStartedAt: null, refreshUrl: false, dueAt: null };
-  const retryAt = now + transferRetryDelayMs(t.attempts);
-  if (retryAt >= horizon) {
-    const gaveUp = {
-      code: error.code,
-      message: `${error.message} (gave up after ${t.attempts} attempts: the provider keeps a WAV only ${Math.round(ctx.retentionMs / 1000)} s)`,
-    };
-    return { ...t, state: "failed", error: gaveUp, attemptStartedAt: null, refreshUrl: false, dueAt: null };
+/** The provider named files (or said how far it got). */
+function offered(t: Task, e: Extract<TaskEvent, { type: "offered" }>, now: number): Task {
+  if (t.state === "stored") return t;
+  const signedAt = e.signedAt ?? null;
+  const stage = t.stage === null || STAGE_ORDER[e.stage] > STAGE_ORDER[t.stage] ? e.stage : t.stage;
+  let changed = stage !== t.stage;
+  const files = [...t.files];
+  for (const offer of e.files) {
+    const i = files.findIndex((f) => f.name === offer.name);
+    const known = i >= 0 ? files[i]! : null;
+    if (known === null) {
+      files.push(newFile(offer, signedAt, now));
+      changed = true;
+    } else if (replaces(t, known, offer.source, signedAt)) {
+      // Another source for a file still to fetch: only while waiting to retry or failed, and only
+      // when it is newer than the one it replaces (README, "Replayed signatures").
+      files[i] = { ...known, source: offer.source, signedAt, refreshUrl: false, error: null, dueAt: now, ...(known.state === "failed" ? reset(now) : {}) };
+      changed = true;
+    }
   }
-  const next = { ...t, error, attemptStartedAt: null, refreshUrl: refresh };
-  return { ...next, dueAt: refresh ? Math.max(retryAt, refreshTime(next, now)) : retryAt };
+  if (!changed) return t; // a duplicate, an older or replayed source, a source while an attempt runs
+  // A failed task that takes newer files has another go: its failure was about what it had.
+  const reopen = t.state === "failed";
+  return { ...t, stage, files, ...(reopen ? { failure: null, notice: null } : {}) };
+}
+
+function newFile(offer: StagedOffer, signedAt: number | null, now: number): TaskFile {
+  return {
+    name: offer.name,
+    role: offer.role,
+    track: offer.track,
+    contentType: offer.contentType,
+    source: offer.source,
+    signedAt,
+    knownAt: now,
+    state: "waiting",
+    attempts: 0,
+    running: null,
+    dueAt: now,
+    refreshUrl: false,
+    error: null,
+    stored: null,
+  };
+}
+
+/** Whether a newly offered source replaces a known file's. */
+function replaces(t: Task, f: TaskFile, source: FileSource, signedAt: number | null): boolean {
+  if (f.state === "stored" || f.running !== null || sameSource(f.source, source)) return false;
+  if (f.state === "failed" && t.state !== "failed") return false;
+  // When signatures are in use, only a newer signed timestamp wins; a polled source (null) is current.
+  return signedAt === null || f.signedAt === null || signedAt > f.signedAt;
+}
+
+function sameSource(a: FileSource, b: FileSource): boolean {
+  return "url" in a && "url" in b ? a.url === b.url : "staged" in a && "staged" in b ? a.staged === b.staged : false;
+}
+
+/** A fresh attempt budget and retention horizon. */
+function reset(now: number): Partial<TaskFile> {
+  return { state: "waiting", attempts: 0, knownAt: now, running: null, dueAt: now, error: null };
+}
+
+/** POST /retry: another go now. */
+function retried(t: Task, now: number): Task {
+  if (t.state === "failed") {
+    // Every file not stored starts over (asking for a current URL first); the age limit counts anew.
+    const files = t.files.map((f) => (f.state === "stored" ? f : { ...f, ...reset(now), refreshUrl: "url" in f.source }));
+    return { ...t, files, failure: null, notice: null, ageFrom: now, pollAt: Math.max(now, pollAllowedAt(t)) };
+  }
+  if (t.state === "downloading") {
+    let changed = false;
+    const files = t.files.map((f) => {
+      if (f.state !== "waiting" || f.running !== null || f.dueAt === now) return f;
+      changed = true;
+      return { ...f, dueAt: now };
+    });
+    return changed ? { ...t, files } : t;
+  }
+  if (t.state === "pending") {
+    const at = Math.max(now, pollAllowedAt(t));
+    return t.pollAt === at ? t : { ...t, pollAt: at };
+  }
+  return t;
+}
+
+/** A failed attempt: retried with growing gaps until the provider's retention ends. */
+function failedAttempt(t: Task, f: TaskFile, error: TaskError, retryable: boolean, refresh: boolean, now: number, ctx: MachineContext): TaskFile {
+  const done = { ...f, running: null, refreshUrl: false, dueAt: null };
+  if (!retryable) return { ...done, state: "failed", error };
+  const retryAt = now + transferRetryDelayMs(f.attempts);
+  if (retryAt >= f.knownAt + ctx.retentionMs) {
+    const message = `${error.message} (gave up after ${f.attempts} attempts: the provider keeps a file only ${Math.round(ctx.retentionMs / 1000)} s)`;
+    return { ...done, state: "failed", error: { code: error.code, message } };
+  }
+  const dueAt = refresh ? Math.max(retryAt, refreshTime(t, now)) : retryAt;
+  return { ...f, running: null, error, refreshUrl: refresh && "url" in f.source, dueAt };
+}
+
+/**
+ * The task's state and failure, from its files and how far the provider got: failed once the
+ * provider failed, it expired, or a file can never be stored (the failure names the file);
+ * stored once the provider said complete and every file is stored; downloading while a file is
+ * still to fetch; else pending (and polled when overdue).
+ */
+function settle(t: Task, now: number, ctx: MachineContext): Task {
+  let state: TaskState;
+  if (failureOf(t) !== null) state = "failed";
+  else if (t.stage === "complete" && t.files.every((f) => f.state === "stored")) state = "stored";
+  else if (t.files.some((f) => f.state === "waiting")) state = "downloading";
+  else state = "pending";
+  // A pending task is polled when overdue: OVERDUE_AFTER_SECONDS after it was registered, or at
+  // once when its first files are stored and the rest are still to come.
+  const pollAt = state === "pending" ? (t.pollAt ?? Math.max(now, t.createdAt + ctx.overdueAfterMs)) : null;
+  const notice = state === "pending" ? t.notice : null;
+  if (state === t.state && pollAt === t.pollAt && notice === t.notice) return t;
+  return { ...t, state, pollAt, notice };
+}
+
+/**
+ * Why the task failed, or null: the provider's failure or expiry, else the first file that can
+ * never be stored (named, for tasks with several files).
+ */
+export function failureOf(t: Task): TaskError | null {
+  if (t.failure !== null) return t.failure;
+  const lost = t.files.find((f) => f.state === "failed");
+  if (!lost) return null;
+  return t.kind === "wav" ? lost.error! : { code: lost.error!.code, message: `${lost.name}: ${lost.error!.message}` };
+}
+
+/** Applies `change` to the named file (and `task` to the task when the file changed). */
+function withFile(t: Task, name: string, change: (f: TaskFile) => TaskFile, task: (next: Task) => Task = (x) => x): Task {
+  const i = t.files.findIndex((f) => f.name === name);
+  if (i < 0) return t;
+  const next = change(t.files[i]!);
+  if (next === t.files[i]) return t;
+  const files = [...t.files];
+  files[i] = next;
+  return task({ ...t, files });
 }
 
 /** A link refresh polls the provider: never within 30 s of the task's last poll. */
@@ -317,13 +446,6 @@ function pollAllowedAt(t: Task): number {
   return t.lastPolledAt === null ? 0 : t.lastPolledAt + MIN_POLL_INTERVAL_MS;
 }
 
-/** Whether a URL signed at `signedAt` may replace the task's current one. */
-function newerSource(t: Task, signedAt: number | null): boolean {
-  if (t.sourceUrl === null) return true;
-  // When signatures are in use, only a newer signed timestamp wins; a polled URL (null) is current.
-  return signedAt === null || t.sourceSignedAt === null || signedAt > t.sourceSignedAt;
-}
-
 /** Whether a pending task may be polled now without breaking the provider's 30 s rule. */
 export function mayPoll(t: Task, now: number): boolean {
   return (t.state === "pending" || t.state === "failed") && now >= pollAllowedAt(t);
@@ -331,12 +453,33 @@ export function mayPoll(t: Task, now: number): boolean {
 
 /** Whether a pending task has outlived the configured maximum age. */
 export function isExpired(t: Task, now: number, ctx: MachineContext): boolean {
-  return t.state === "pending" && now - (t.ageFrom ?? t.createdAt) >= ctx.maxAgeMs;
+  return t.state === "pending" && now - t.ageFrom >= ctx.maxAgeMs;
 }
 
-/** When the task's transfer is next due, as the API shows it (null while one runs or when final). */
+/** When a file's running attempt counts as lost (its lease ends). */
+export function leaseEnds(f: TaskFile): number | null {
+  return f.running === null ? null : f.running.since + TRANSFER_LEASE_MS;
+}
+
+/**
+ * When the shard's alarm next has work for the task's files: a due attempt, or an attempt whose
+ * lease ended. Null when none (a final task hands out nothing more).
+ */
+export function filesDueAt(t: Task): number | null {
+  if (t.state !== "downloading") return null;
+  let at: number | null = null;
+  for (const f of t.files) {
+    if (f.state !== "waiting") continue;
+    const due = f.running !== null ? leaseEnds(f) : f.dueAt;
+    if (due !== null && (at === null || due < at)) at = due;
+  }
+  return at;
+}
+
+/** When the task is next due, as the API shows it (null while nothing is planned or when final). */
 export function nextAttemptAt(t: Task): number | null {
-  if (t.state === "pending") return t.dueAt;
-  if (t.state === "downloading" && t.attemptStartedAt === null) return t.dueAt;
-  return null;
+  if (t.state === "pending") return t.pollAt;
+  if (t.state !== "downloading") return null;
+  const due = t.files.filter((f) => f.state === "waiting" && f.running === null && f.dueAt !== null).map((f) => f.dueAt!);
+  return due.length ? Math.min(...due) : null;
 }

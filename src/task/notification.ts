@@ -7,13 +7,14 @@
 //   pending ──notifyStarted──▶ pending (sending) ──notifyAnswered──▶ delivered | failed | pending
 //   delivered / failed / pending ──notifyRequested──▶ pending (a new round, same webhook-id)
 
+import type { KindName } from "../kinds/kind";
 import { NOTIFY_SENDING_LEASE_MS, nextDeliveryAt } from "./backoff";
 
 const NOTIFICATION_STATES = ["off", "waiting", "pending", "delivered", "failed"] as const;
 export type NotificationState = (typeof NOTIFICATION_STATES)[number];
 
-/** `wav.stored`, `wav.failed`: what an announcement says happened. */
-export type AnnouncementType = "wav.stored" | "wav.failed";
+/** `<kind>.stored`, `<kind>.failed` (`wav.stored`, `music.failed`, …): what an announcement says happened. */
+export type AnnouncementType = `${KindName}.${"stored" | "failed"}`;
 
 export interface Notification {
   state: NotificationState;
@@ -75,14 +76,14 @@ export function initialNotification(ctx: NotifyContext): Notification {
 }
 
 /** Starts the announcement of a final outcome (a new `webhook-id` for each outcome). */
-export function announce(n: Notification, outcome: "stored" | "failed", now: number, ctx: NotifyContext): Notification {
+export function announce(n: Notification, kind: KindName, outcome: "stored" | "failed", now: number, ctx: NotifyContext): Notification {
   if (!ctx.notify) return { ...OFF, round: n.round };
   return {
     ...OFF,
     round: n.round + 1,
     state: "pending",
     messageId: ctx.newMessageId(),
-    type: outcome === "stored" ? "wav.stored" : "wav.failed",
+    type: `${kind}.${outcome}`,
     reachedAt: now,
     nextAttemptAt: now,
   };
@@ -100,6 +101,7 @@ export function quiet(n: Notification, ctx: NotifyContext): Notification {
 export function notificationStep(
   n: Notification,
   e: NotificationEvent,
+  kind: KindName,
   outcome: "stored" | "failed" | null,
   now: number,
   ctx: NotifyContext,
@@ -122,7 +124,7 @@ export function notificationStep(
 
     case "notifyRequested": {
       if (outcome === null || !ctx.notify) return n;
-      const fresh = n.messageId === null ? announce(n, outcome, now, ctx) : n;
+      const fresh = n.messageId === null ? announce(n, kind, outcome, now, ctx) : n;
       return {
         ...fresh,
         round: fresh.round + 1,

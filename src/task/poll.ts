@@ -2,28 +2,27 @@
 // record-info answer — or the error that stood in for one — becomes one machine event, the poll's
 // outcome for the cron's report, and the history entry of the poll. Pure.
 
-import type { HistoryNote } from "./history";
-import { pollNote } from "./history";
+import type { KindName } from "../kinds/kind";
+import type { StagedSaid } from "./callback";
+import { pollNote, type HistoryNote } from "./history";
 import { isExpired, type MachineContext, type Task, type TaskEvent } from "./machine";
 
-/** A record-info answer about one WAV task, as the provider client reads it. */
-export type WavRecord =
-  | { status: "pending" }
-  | { status: "success"; url: string; flag: string }
-  | { status: "failed"; code: string; message: string; flag: string }
-  /** Nothing usable about this one task (`data: null`, SUCCESS without a URL, …). */
+/** A record-info answer (inline content already staged), as the shard hands it over. */
+export type StagedRecord =
+  | { status: "said"; said: StagedSaid; flag: string }
+  | { status: "pending"; flag: string }
   | { status: "unknown"; message: string };
 
 export type PollOutcome =
   | "not_due" // polled less than 30 s ago, or no longer pending
-  | "pending" // the provider says PENDING (or has nothing usable about this task)
-  | "resolved" // the provider gave a WAV URL
+  | "pending" // the provider is still working (or has nothing usable about this task)
+  | "resolved" // the provider named files (or said how far it got)
   | "failed" // the provider reported failure, or the task outlived its maximum age
   | "provider_trouble"; // the provider is down, rate-limiting or in maintenance
 
 /** What asking the provider gave: a record, an error instead of one, or nobody to ask. */
 export type PollAnswer =
-  | { record: WavRecord }
+  | { record: StagedRecord }
   | { providerError: { code: number; trouble: boolean } }
   /** SUNO_API_KEY is not set: the task waits (and expires) without counting as provider trouble. */
   | { noKey: true };
@@ -41,6 +40,7 @@ export interface PollVerdict {
  */
 export function pollVerdict(task: Task, answer: PollAnswer, startedAt: number, ctx: MachineContext, redact: (text: string) => string): PollVerdict {
   const expired = isExpired(task, startedAt, ctx);
+  const kind: KindName = task.kind;
   if ("noKey" in answer) {
     if (expired) return { event: { type: "expired" }, outcome: "failed", note: null };
     return { event: { type: "pollNoResult", message: "SUNO_API_KEY is not set, so the provider cannot be asked" }, outcome: "pending", note: null };
@@ -51,22 +51,17 @@ export function pollVerdict(task: Task, answer: PollAnswer, startedAt: number, c
     return { event: { type: "pollPending" }, outcome: answer.providerError.trouble ? "provider_trouble" : "pending", note };
   }
   const r = answer.record;
-  switch (r.status) {
-    case "success":
-      // Whatever the flag: CALLBACK_EXCEPTION only says the provider could not call us back.
-      return { event: { type: "wavUrl", url: r.url, signedAt: null }, outcome: "resolved", note: pollNote({ flag: r.flag }) };
-    case "failed":
-      return {
-        event: { type: "providerFailed", error: { code: redact(r.code), message: redact(r.message) } },
-        outcome: "failed",
-        note: pollNote({ flag: r.flag }),
-      };
-    case "pending":
-    case "unknown": {
-      const note = r.status === "pending" ? pollNote({ flag: "PENDING" }) : pollNote({ error: r.message });
-      if (expired) return { event: { type: "expired" }, outcome: "failed", note };
-      if (r.status === "unknown") return { event: { type: "pollNoResult", message: r.message }, outcome: "pending", note };
-      return { event: { type: "pollPending" }, outcome: "pending", note };
-    }
+  if (r.status === "said" && r.said.type === "failed") {
+    const error = { code: redact(r.said.error.code), message: redact(r.said.error.message) };
+    return { event: { type: "providerFailed", kind, error }, outcome: "failed", note: pollNote({ flag: r.flag }) };
   }
+  if (r.status === "said" && r.said.type === "files" && (r.said.files.length > 0 || r.said.stage === "complete")) {
+    // Whatever the flag: CALLBACK_EXCEPTION only says the provider could not call us back.
+    const event: TaskEvent = { type: "offered", kind, stage: r.said.stage, files: r.said.files, signedAt: null };
+    return { event, outcome: "resolved", note: pollNote({ flag: r.flag }) };
+  }
+  const note = r.status === "unknown" ? pollNote({ error: r.message }) : pollNote({ flag: r.flag });
+  if (expired) return { event: { type: "expired" }, outcome: "failed", note };
+  if (r.status === "unknown") return { event: { type: "pollNoResult", message: r.message }, outcome: "pending", note };
+  return { event: { type: "pollPending" }, outcome: "pending", note };
 }

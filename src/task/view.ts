@@ -1,19 +1,37 @@
-// A task as the API shows it (README, "Routes": "A task, as JSON"): times as ISO text, the source
-// URL without its query string, internal bookkeeping left out.
+// A task as the API shows it (README, "Routes": "A task, as JSON"): times as ISO text, source URLs
+// without their query strings, internal bookkeeping left out.
 
-import { iso } from "../lib/time";
+import type { FileRole, KindName, TaskError } from "../kinds/kind";
+import { kindOf } from "../kinds";
 import { withoutQuery } from "../lib/redact";
-import { nextAttemptAt, type MusicRef, type Task, type TaskError, type TaskState, type WavInfo } from "./machine";
+import { iso } from "../lib/time";
+import { failureOf, nextAttemptAt, type FileState, type MusicRef, type Task, type TaskState, type WavInfo } from "./machine";
 import type { NotificationState } from "./notification";
+
+export interface FileView {
+  name: string;
+  role: FileRole;
+  /** The music track it belongs to, else null. */
+  track: string | null;
+  state: FileState;
+  size: number | null;
+  sha256: string | null;
+  contentType: string;
+  key: string;
+  error: TaskError | null;
+}
 
 export interface TaskView {
   taskId: string;
+  kind: KindName;
   state: TaskState;
   createdAt: string;
   updatedAt: string;
   attempts: number;
   source: { url: string } | null;
+  /** A `wav` task's WAV once stored (as before tasks had files); null otherwise. */
   wav: WavInfo | null;
+  files: FileView[];
   error: TaskError | null;
   nextAttemptAt: string | null;
   music: MusicRef | null;
@@ -28,16 +46,32 @@ export interface TaskView {
 
 export function toView(t: Task): TaskView {
   const n = t.notification;
+  const kind = kindOf(t.kind);
+  const only = t.files.length === 1 ? t.files[0]! : null;
   return {
     taskId: t.taskId,
+    kind: t.kind,
     state: t.state,
     createdAt: iso(t.createdAt),
     updatedAt: iso(t.updatedAt),
-    attempts: t.attempts,
-    // A signed link's token is nobody's business (README, "Configuration").
-    source: t.sourceUrl === null ? null : { url: withoutQuery(t.sourceUrl) },
-    wav: t.wav,
-    error: t.error,
+    attempts: t.files.reduce((sum, f) => sum + f.attempts, 0),
+    // A signed link's token is nobody's business (README, "Configuration"). A task with several
+    // files has no one source: each file is listed instead.
+    source: only && "url" in only.source ? { url: withoutQuery(only.source.url) } : null,
+    wav: t.kind === "wav" && only?.stored ? only.stored : null,
+    files: t.files.map((f) => ({
+      name: f.name,
+      role: f.role,
+      track: f.track,
+      state: f.state,
+      size: f.stored?.size ?? null,
+      sha256: f.stored?.sha256 ?? null,
+      contentType: f.contentType,
+      key: f.stored?.key ?? kind.key(t.taskId, f.name),
+      error: f.state === "stored" ? null : f.error,
+    })),
+    // Why it failed; else why it waits (the last failed attempt, or the provider had nothing).
+    error: failureOf(t) ?? t.files.find((f) => f.state === "waiting" && f.error)?.error ?? t.notice,
     nextAttemptAt: iso(nextAttemptAt(t)),
     music: t.music,
     notification: {

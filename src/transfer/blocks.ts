@@ -1,11 +1,11 @@
 // Reads a body in large blocks (about 1 MiB) so that per-block JS work — hashing, counting,
-// writing on — happens a few hundred times for a 256 MiB WAV rather than tens of thousands.
-// Everything the stream must satisfy is checked here as the bytes pass: the WAV header, the size
-// cap, the declared length, and a limit on how long the source may send nothing.
+// writing on — happens a few hundred times for a 256 MiB file rather than tens of thousands.
+// Everything the stream must satisfy is checked here as the bytes pass: the file's type (its first
+// bytes), the size cap, the declared length, and a limit on how long the source may send nothing.
 
 import { hex } from "../lib/encoding";
 import { TransferError } from "./errors";
-import { looksLikeWav, WAV_HEADER_BYTES } from "./wav-header";
+import type { TypeCheck } from "./file-types";
 
 const BLOCK_BYTES = 1 << 20;
 const MIN_READ_BYTES = 256 << 10;
@@ -14,10 +14,14 @@ export interface BlockLimits {
   /** Exact length the source declared, or null. */
   length: number | null;
   maxBytes: number;
+  /** The setting that set maxBytes, for the error message (MAX_WAV_BYTES, MAX_FILE_BYTES). */
+  maxSetting: string;
   idleTimeoutMs: number;
+  /** What the first bytes must be; null to take any. */
+  check: TypeCheck | null;
 }
 
-export class WavBlocks {
+export class FileBlocks {
   private readonly reader: ReadableStreamBYOBReader;
   private readonly digest = new crypto.DigestStream("SHA-256");
   private readonly digestWriter = this.digest.getWriter();
@@ -34,12 +38,12 @@ export class WavBlocks {
   /** The next block, or null at the end of a complete body. Throws a TransferError otherwise. */
   async next(): Promise<Uint8Array | null> {
     if (this.done) return null;
-    const min = this.total === 0 ? WAV_HEADER_BYTES : MIN_READ_BYTES;
+    const min = this.total === 0 ? Math.max(1, this.limits.check?.headerBytes ?? 1) : MIN_READ_BYTES;
     const { value, done } = await this.read(min);
     const block = value && value.byteLength > 0 ? value : null;
 
     try {
-      if (block !== null) await this.check(block);
+      if (block !== null) await this.check(block, done);
       if (done) {
         this.done = true;
         this.checkComplete();
@@ -51,19 +55,33 @@ export class WavBlocks {
     return block ?? (this.done ? null : this.next());
   }
 
-  /** Header, size cap and declared length, then the block goes into the hash. */
-  private async check(block: Uint8Array): Promise<void> {
-    if (this.total === 0 && !looksLikeWav(block)) {
-      throw new TransferError("not_a_wav", "the source's body does not start with a RIFF/WAVE header", false);
-    }
+  /** Type, size cap and declared length, then the block goes into the hash. */
+  private async check(block: Uint8Array, done: boolean): Promise<void> {
+    if (this.total === 0) this.checkType(block, done);
     this.total += block.byteLength;
     if (this.total > this.limits.maxBytes) {
-      throw new TransferError("too_large", `the WAV is larger than MAX_WAV_BYTES (${this.limits.maxBytes})`, false);
+      throw new TransferError("too_large", `the file is larger than ${this.limits.maxSetting} (${this.limits.maxBytes})`, false);
     }
     if (this.limits.length !== null && this.total > this.limits.length) {
       throw new TransferError("length_mismatch", `the source sent more than the ${this.limits.length} bytes it declared`, true);
     }
     await this.digestWriter.write(block);
+  }
+
+  /**
+   * The first bytes against the file's type. A body that ended before the check had its bytes is
+   * certainly wrong only when it is complete; one cut short of its declared length is truncated.
+   */
+  private checkType(head: Uint8Array, done: boolean): void {
+    const check = this.limits.check;
+    if (!check) return;
+    if (head.byteLength < check.headerBytes) {
+      if (done && this.limits.length !== null && head.byteLength < this.limits.length) {
+        throw new TransferError("truncated", `the source sent ${head.byteLength} of the ${this.limits.length} bytes it declared`, true);
+      }
+      throw new TransferError(check.code, `the source's body is too short to hold ${check.what}`, false);
+    }
+    if (!check.matches(head)) throw new TransferError(check.code, `the source's body does not start with ${check.what}`, false);
   }
 
   /** Lower-case hex sha256 of every byte read; call after next() returned null. */
@@ -79,14 +97,13 @@ export class WavBlocks {
 
   private checkComplete(): void {
     if (this.total === 0) {
-      throw new TransferError("not_a_wav", "the source sent an empty body", false);
+      if (this.limits.length !== null && this.limits.length > 0) {
+        throw new TransferError("truncated", `the source sent 0 of the ${this.limits.length} bytes it declared`, true);
+      }
+      throw new TransferError(this.limits.check?.code ?? "empty", "the source sent an empty body", false);
     }
     if (this.limits.length !== null && this.total !== this.limits.length) {
-      throw new TransferError(
-        "truncated",
-        `the source sent ${this.total} of the ${this.limits.length} bytes it declared`,
-        true,
-      );
+      throw new TransferError("truncated", `the source sent ${this.total} of the ${this.limits.length} bytes it declared`, true);
     }
   }
 

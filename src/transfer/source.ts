@@ -1,4 +1,4 @@
-// Opening the WAV source: every hop checked against the URL policy, redirects followed by hand,
+// Opening a file's source URL: every hop checked against the URL policy, redirects followed by hand,
 // the status and declared size judged before a byte of the body is read.
 
 import { withoutQuery } from "../lib/redact";
@@ -16,6 +16,8 @@ export interface OpenedSource {
 export interface SourceOptions {
   allowlist: readonly string[];
   maxBytes: number;
+  /** The setting that set maxBytes, for messages. */
+  maxSetting: string;
   /** How long to wait for the response headers. */
   timeoutMs: number;
 }
@@ -56,7 +58,7 @@ export async function openSource(rawUrl: string, opts: SourceOptions): Promise<O
       await res.body.cancel();
       throw new TransferError(
         "too_large",
-        `source declares ${length} bytes, more than MAX_WAV_BYTES (${opts.maxBytes})`,
+        `source declares ${length} bytes, more than ${opts.maxSetting} (${opts.maxBytes})`,
         false,
       );
     }
@@ -72,7 +74,7 @@ async function fetchWithTimeout(url: URL, timeoutMs: number): Promise<Response> 
     return await fetch(url, {
       redirect: "manual",
       // Ask for the bytes as stored, so Content-Length is the length we will read.
-      headers: { "accept-encoding": "identity", accept: "audio/wav, audio/*;q=0.9, */*;q=0.1" },
+      headers: { "accept-encoding": "identity", accept: "*/*" },
       signal: controller.signal,
     });
   } catch {

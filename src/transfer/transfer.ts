@@ -1,24 +1,32 @@
-// One transfer attempt: source → checks → R2, streamed. The object appears under its key only
-// when every byte has arrived and passed the checks: a fixed-length put fails if the stream ends
-// short or is aborted, and a multipart upload is completed only after the last block.
+// One transfer attempt of one file: source → checks → R2, streamed (README, "Transfers"). The
+// object appears under its key only when every byte has arrived and passed the checks: a
+// fixed-length put fails if the stream ends short or is aborted, and a multipart upload is
+// completed only after the last block. The source is the provider's URL, or content a callback
+// carried that the worker staged in R2 (copied as it is, or made into a Standard MIDI File).
 
-import { MAX_SINGLE_PUT_BYTES, PART_BYTES, WAV_CONTENT_TYPE, wavKey } from "../storage/layout";
+import type { FileSource } from "../kinds/kind";
 import { hex } from "../lib/encoding";
 import { errorText, withoutQuery } from "../lib/redact";
+import { MAX_SINGLE_PUT_BYTES, PART_BYTES } from "../storage/layout";
 import type { AttemptResult } from "../task/jobs";
-import type { WavInfo } from "../task/machine";
-import { WavBlocks } from "./blocks";
+import type { StoredFile } from "../task/machine";
+import { FileBlocks } from "./blocks";
 import { TransferError } from "./errors";
+import { typeCheckFor } from "./file-types";
+import { midiFileFrom } from "./midi-file";
 import { openSource } from "./source";
 
 const MAX_METADATA_URL = 1024;
 
 export interface TransferInput {
   taskId: string;
-  sourceUrl: string;
+  /** Where the file goes, what it must be, and where its bytes come from. */
+  file: { key: string; contentType: string; source: FileSource };
   bucket: R2Bucket;
   allowlist: readonly string[];
   maxBytes: number;
+  /** The setting that set maxBytes, for messages (MAX_WAV_BYTES or MAX_FILE_BYTES). */
+  maxSetting: string;
   idleTimeoutMs: number;
   /**
    * Told the id of a multipart upload when it is created, and null once it is completed or
@@ -27,29 +35,27 @@ export interface TransferInput {
   onMultipartUpload?: (uploadId: string | null) => void;
 }
 
-export async function transferWav(input: TransferInput): Promise<AttemptResult> {
-  const key = wavKey(input.taskId);
+export async function transferFile(input: TransferInput): Promise<AttemptResult> {
+  const { key, contentType, source } = input.file;
   try {
-    const source = await openSource(input.sourceUrl, {
-      allowlist: input.allowlist,
+    const opened = await open(input);
+    const blocks = new FileBlocks(opened.body, {
+      length: opened.length,
       maxBytes: input.maxBytes,
-      timeoutMs: input.idleTimeoutMs,
-    });
-    const blocks = new WavBlocks(source.body, {
-      length: source.length,
-      maxBytes: input.maxBytes,
+      maxSetting: input.maxSetting,
       idleTimeoutMs: input.idleTimeoutMs,
+      check: typeCheckFor(contentType),
     });
     const options: R2PutOptions & R2MultipartOptions = {
-      httpMetadata: { contentType: WAV_CONTENT_TYPE },
+      httpMetadata: { contentType },
       // The URL as given (not a redirect target), minus any signed query string.
-      customMetadata: { taskId: input.taskId, sourceUrl: metadataUrl(input.sourceUrl) },
+      customMetadata: { taskId: input.taskId, sourceUrl: metadataUrl(source) },
     };
     const size =
-      source.length !== null && source.length <= MAX_SINGLE_PUT_BYTES
-        ? await putFixedLength(input.bucket, key, source.length, blocks, options)
+      opened.length !== null && opened.length <= MAX_SINGLE_PUT_BYTES
+        ? await putFixedLength(input.bucket, key, opened.length, blocks, options)
         : await putMultipart(input.bucket, key, blocks, options, input.onMultipartUpload);
-    return { ok: true, wav: { key, size, sha256: await blocks.sha256(), contentType: WAV_CONTENT_TYPE } };
+    return { ok: true, stored: { key, size, sha256: await blocks.sha256(), contentType } };
   } catch (err) {
     if (err instanceof TransferError) {
       return { ok: false, error: { code: err.code, message: err.message }, retryable: err.retryable, refreshUrl: err.refreshUrl };
@@ -61,38 +67,47 @@ export async function transferWav(input: TransferInput): Promise<AttemptResult> 
   }
 }
 
+/** The file's bytes: from the provider's URL, or from content staged in R2. */
+async function open(input: TransferInput): Promise<{ body: ReadableStream<Uint8Array>; length: number | null }> {
+  const source = input.file.source;
+  if ("url" in source) {
+    return openSource(source.url, { allowlist: input.allowlist, maxBytes: input.maxBytes, maxSetting: input.maxSetting, timeoutMs: input.idleTimeoutMs });
+  }
+  const staged = await input.bucket.get(source.staged);
+  // Staged content is removed only once every file made from it is stored: missing means R2 lost
+  // it, and the provider's record-info can give it again.
+  if (!staged) throw new TransferError("staged_missing", "the content the callback carried is no longer in R2", true, true);
+  if (source.convert !== "midi") return { body: staged.body, length: staged.size };
+  // The notes (at most 1 MiB, as the callback was) are read whole to write the MIDI file.
+  const bytes = midiFileFrom(await staged.json());
+  return { body: new Blob([bytes]).stream(), length: bytes.byteLength };
+}
+
 /**
  * After an interrupted attempt: the object may have been committed just before the isolate died.
  * R2 writes are all-or-nothing, so an object under the key that names this task and source is a
  * complete copy; it is adopted (hashed as it streams back) instead of fetched again.
  */
-export async function adoptStoredWav(bucket: R2Bucket, taskId: string, sourceUrl: string): Promise<WavInfo | null> {
-  const key = wavKey(taskId);
+export async function adoptStored(bucket: R2Bucket, taskId: string, file: TransferInput["file"]): Promise<StoredFile | null> {
   // Metadata first: an object that is not this attempt's is never opened (no body to cancel).
-  const head = await bucket.head(key);
+  const head = await bucket.head(file.key);
   const meta = head?.customMetadata ?? {};
-  if (!head || meta.taskId !== taskId || meta.sourceUrl !== metadataUrl(sourceUrl)) return null;
-  const object = await bucket.get(key, { onlyIf: { etagMatches: head.etag } });
+  if (!head || meta.taskId !== taskId || meta.sourceUrl !== metadataUrl(file.source)) return null;
+  const object = await bucket.get(file.key, { onlyIf: { etagMatches: head.etag } });
   if (!object || !("body" in object)) return null; // replaced meanwhile: fetch again
   const digest = new crypto.DigestStream("SHA-256");
   await object.body.pipeTo(digest);
-  return { key, size: object.size, sha256: hex(await digest.digest), contentType: WAV_CONTENT_TYPE };
+  return { key: file.key, size: object.size, sha256: hex(await digest.digest), contentType: file.contentType };
 }
 
-/** The source URL as kept in the object's metadata. */
-function metadataUrl(sourceUrl: string): string {
+/** The source as kept in the object's metadata: the URL without its query; "" for staged content. */
+function metadataUrl(source: FileSource): string {
   // R2 allows 2 KiB of custom metadata in all; a very long URL is cut to fit.
-  return withoutQuery(sourceUrl).slice(0, MAX_METADATA_URL);
+  return "url" in source ? withoutQuery(source.url).slice(0, MAX_METADATA_URL) : "";
 }
 
-async function putFixedLength(
-  bucket: R2Bucket,
-  key: string,
-  length: number,
-  blocks: WavBlocks,
-  options: R2PutOptions,
-): Promise<number> {
-  // Read the first block (the header check) before R2 sees anything.
+async function putFixedLength(bucket: R2Bucket, key: string, length: number, blocks: FileBlocks, options: R2PutOptions): Promise<number> {
+  // Read the first block (the type check) before R2 sees anything.
   let block = await blocks.next();
   const { readable, writable } = new FixedLengthStream(length);
   const writer = writable.getWriter();
@@ -116,11 +131,11 @@ async function putFixedLength(
 async function putMultipart(
   bucket: R2Bucket,
   key: string,
-  blocks: WavBlocks,
+  blocks: FileBlocks,
   options: R2MultipartOptions,
   onUpload: (uploadId: string | null) => void = () => {},
 ): Promise<number> {
-  // The header check happens on the first block, before an upload exists to clean up.
+  // The type check happens on the first block, before an upload exists to clean up.
   let block = await blocks.next();
   const upload = await bucket.createMultipartUpload(key, options).catch(async (err: unknown) => {
     await blocks.cancel(err);

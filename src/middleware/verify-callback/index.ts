@@ -1,12 +1,13 @@
 // Verifies that a callback comes from the provider, in the order of the standard-webhooks
 // verifier: configuration → token → signature headers → timestamp window → body → HMAC →
-// constant-time compare. The provider signs "<task_id>.<timestamp>" (not the body), so the body
-// is parsed before the HMAC can be checked; nothing is recorded until every check has passed.
+// constant-time compare. The provider signs "<task id>.<timestamp>" (not the body), so the body
+// is parsed — by the kind's own schema, which knows where that kind's task id is — before the
+// HMAC can be checked; nothing is recorded until every check has passed.
 
 import { createMiddleware } from "hono/factory";
 import { timingSafeEqual } from "hono/utils/buffer";
-import type { CallbackParse } from "../../callback/schema";
 import { readConfig } from "../../config";
+import type { Kind } from "../../kinds/kind";
 import { fromBase64 } from "../../lib/encoding";
 import { hmacVerify } from "../../lib/hmac";
 import { apiError } from "../../http/errors";
@@ -16,11 +17,7 @@ import { readJson } from "../require-json";
 /** How far a signature's timestamp may be from now, either way. */
 const SIGNATURE_WINDOW_SECONDS = 300;
 
-export interface VerifyCallbackOptions {
-  parse: (json: unknown) => CallbackParse;
-}
-
-export const verifyCallback = (opts: VerifyCallbackOptions) =>
+export const verifyCallback = (kind: Kind) =>
   createMiddleware<AppEnv>(async (c, next) => {
     const config = readConfig(c.env);
     const hmacKey = config.WEBHOOK_HMAC_KEY;
@@ -56,15 +53,15 @@ export const verifyCallback = (opts: VerifyCallbackOptions) =>
       signed = { timestamp, signature };
     }
 
-    const parsed = opts.parse(await readJson(c.req.raw));
+    const parsed = kind.parseCallback(await readJson(c.req.raw));
     if (!parsed.ok) throw apiError(400, "invalid_callback", parsed.message);
 
     if (signed && hmacKey) {
-      const ok = await verifyHmac(hmacKey, `${parsed.callback.taskId}.${signed.timestamp}`, signed.signature);
+      const ok = await verifyHmac(hmacKey, `${parsed.taskId}.${signed.timestamp}`, signed.signature);
       if (!ok) throw apiError(401, "invalid_signature", "X-Webhook-Signature does not match this task id and timestamp.");
     }
 
-    c.set("callback", { ...parsed.callback, signedAt: signed ? Number(signed.timestamp) : null });
+    c.set("callback", { kind: kind.name, taskId: parsed.taskId, said: parsed.said, signedAt: signed ? Number(signed.timestamp) : null });
     await next();
   });
 

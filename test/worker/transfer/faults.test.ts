@@ -2,7 +2,7 @@
 // wav/<taskId>.wav, and the task ends stored or failed with a reason.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { transferWav } from "../../../src/transfer/transfer";
+import { transferFile } from "../../../src/transfer/transfer";
 import { runInDurableObject } from "cloudflare:test";
 import { crashMidAttempt, prepareRunner, runDue } from "../../helpers/durable";
 import { requestsTo, route } from "../../helpers/fake-net";
@@ -342,12 +342,13 @@ describe("storage faults", () => {
       const url = `https://cdn.example.com/${taskId}.wav`;
       const wav = makeWav({ seconds: 1 });
       route("GET", url, () => (method === "put" ? wavResponse(wav) : new Response(new Blob([wav]).stream())));
-      const outcome = await transferWav({
+      const outcome = await transferFile({
         taskId,
-        sourceUrl: url,
+        file: { key: `wav/${taskId}.wav`, contentType: "audio/wav", source: { url } },
         bucket: failing(env.BUCKET, method),
         allowlist: [],
         maxBytes: MAX_WAV_BYTES,
+        maxSetting: "MAX_WAV_BYTES",
         idleTimeoutMs: 1000,
       });
       expect(outcome).toEqual({ ok: false, retryable: true, refreshUrl: false, error: { code: "storage_failed", message: expect.stringContaining("internal error") } });
