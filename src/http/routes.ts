@@ -6,6 +6,8 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/healthz": ["GET"],
   "/callbacks/wav": ["POST"],
   "/api/tasks": ["GET", "POST"],
+  // Before /api/tasks/:taskId (the first match decides): "retry" is this route, never a task id.
+  "/api/tasks/retry": ["POST"],
   "/api/tasks/:taskId": ["GET", "PUT", "DELETE"],
   "/api/tasks/:taskId/wav": ["GET", "HEAD"],
   "/api/tasks/:taskId/link": ["GET"],

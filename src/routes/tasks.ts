@@ -14,7 +14,7 @@ import { apiAuth } from "../middleware/api-auth";
 import { readJson, requireJson } from "../middleware/require-json";
 import type { HTTPException } from "hono/http-exception";
 import { decodeCursor, listTasks } from "../shard/list";
-import { shardFor, submissionShard } from "../shard/shards";
+import { shard, SHARD_COUNT, shardFor, submissionShard } from "../shard/shards";
 import { TASK_ID_PATTERN } from "../storage/layout";
 import { TASK_STATES } from "../task/machine";
 
@@ -38,6 +38,13 @@ const ListQuery = z.object({
   audioId: z.string().min(1).max(256).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(512).optional(),
+});
+
+/** Failed tasks each shard reopens per POST /api/tasks/retry call: the work of one call stays bounded. */
+export const BULK_RETRY_PER_SHARD = 20;
+
+const BulkRetryQuery = z.object({
+  state: z.literal("failed", { error: "must be failed: only failed tasks are retried in bulk" }),
 });
 
 const LinkQuery = z.object({
@@ -85,6 +92,16 @@ export const tasks = new Hono<AppEnv>()
     return serveWav(c.env.BUCKET, taskId, c.req.raw);
   })
   .use("*", apiAuth())
+
+  // Before the /:taskId routes, and before /api/tasks/:taskId in the 405 table: "retry" here is
+  // this route, never a task id.
+  .post("/retry", async (c) => {
+    parseOr400(BulkRetryQuery, c.req.query(), "query");
+    const rounds = await Promise.all(Array.from({ length: SHARD_COUNT }, (_, n) => shard(c.env, n).retryFailed(BULK_RETRY_PER_SHARD)));
+    const retried = rounds.reduce((sum, r) => sum + r.retried, 0);
+    const remaining = rounds.reduce((sum, r) => sum + r.remaining, 0);
+    return c.json({ retried, remaining, more: remaining > 0 }, 202);
+  })
 
   .post("/", requireJson(), bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
     const body = parseOr400(SubmitBody, await readJson(c.req.raw), "body");

@@ -19,7 +19,7 @@ import { MIN_POLL_INTERVAL_MS } from "../task/backoff";
 import { apply, isExpired, isFinal, mayPoll, type Limits, type MusicRef, type Task, type TaskEvent } from "../task/machine";
 import { toView, type TaskView } from "../task/view";
 import { shardFor } from "./shards";
-import { ShardStore, type HistoryEntry, type ListQuery } from "./store";
+import { bulkRetryQueries, ShardStore, type HistoryEntry, type ListQuery } from "./store";
 
 /** A shard polls at most this many tasks per tick, well inside a Worker's subrequest limit. */
 export const MAX_POLLS_PER_SHARD = 40;
@@ -471,6 +471,30 @@ export class TaskShard extends DurableObject<Env> {
     const { before, after } = this.update(taskId, event, Date.now());
     this.recordOutcome(before, after, Date.now());
     return { outcome, providerCalled: true };
+  }
+
+  // ── Bulk retry (POST /api/tasks/retry?state=failed; README, "Routes") ───────────────────
+
+  /**
+   * Reopens at most `limit` of this shard's failed tasks, least recently changed first, as
+   * POST /retry does one, but without asking the provider here: a reopened task without a WAV URL
+   * is polled by the next cron tick, a transfer is handed out by the alarm. `remaining` counts
+   * the tasks still failed afterwards.
+   */
+  async retryFailed(limit: number): Promise<{ retried: number; remaining: number }> {
+    const queries = bulkRetryQueries(this.ctx.storage.sql);
+    const now = Date.now();
+    let retried = 0;
+    for (const taskId of queries.failedTaskIds(limit)) {
+      const task = this.store.load(taskId);
+      if (!task || task.state !== "failed") continue;
+      this.history(taskId, now, "retry_requested", { state: task.state, bulk: true });
+      const { after } = this.update(taskId, { type: "retryRequested" }, now);
+      this.recordOutcome(task, after, now);
+      retried++;
+    }
+    if (retried > 0) await this.armAlarm();
+    return { retried, remaining: queries.countInState("failed") };
   }
 
   // ── Helpers ─────────────────────────────────────────────────────────────────────────────

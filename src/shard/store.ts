@@ -245,6 +245,29 @@ export class ShardStore {
   }
 }
 
+// ── Bulk retry (POST /api/tasks/retry?state=failed; README, "Routes") ─────────────────────
+
+export interface BulkRetryQueries {
+  /** Failed tasks, least recently changed first (so repeated rounds reach every one). */
+  failedTaskIds(limit: number): string[];
+  countInState(state: TaskState): number;
+}
+
+/** The bulk retry's statements, kept apart from the store's own. */
+export function bulkRetryQueries(sql: SqlStorage): BulkRetryQueries {
+  return {
+    failedTaskIds: (limit) =>
+      sql
+        .exec<{ task_id: string }>(
+          "SELECT task_id FROM tasks WHERE state = 'failed' ORDER BY json_extract(data, '$.updatedAt'), task_id LIMIT ?",
+          limit,
+        )
+        .toArray()
+        .map((r) => r.task_id),
+    countInState: (state) => sql.exec<{ n: number }>("SELECT count(*) AS n FROM tasks WHERE state = ?", state).one().n,
+  };
+}
+
 function minOf(...values: (number | null)[]): number | null {
   const present = values.filter((v): v is number => v !== null);
   return present.length ? Math.min(...present) : null;
