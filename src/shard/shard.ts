@@ -524,6 +524,7 @@ export class TaskShard extends DurableObject<Env> {
       this.history(after.taskId, now, "transfer_failed", {
         attempt: before.attempts,
         code: after.error?.code ?? null,
+        message: after.error?.message ?? null,
         retryable: true,
         nextAttemptAt: iso(after.dueAt),
       });
