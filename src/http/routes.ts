@@ -19,6 +19,8 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/": ["GET"],
   "/assets/dashboard.css": ["GET"],
   "/assets/dashboard.js": ["GET"],
+  "/favicon.svg": ["GET"],
+  "/favicon.ico": ["GET"],
   "/sign-in": ["GET", "POST"],
   "/sign-out": ["POST"],
   "/tasks": ["GET"],
@@ -26,5 +28,7 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/tasks/:taskId/wav": ["GET", "HEAD"],
   "/tasks/:taskId/retry": ["POST"],
   "/tasks/:taskId/notify": ["POST"],
+  "/tasks/:taskId/delete": ["POST"],
+  "/retry-failed": ["POST"],
   "/settings": ["GET"],
 };
