@@ -52,7 +52,11 @@ const FLAGS: Record<string, string> = {
   UNKNOWN: "nothing usable about this task",
 };
 
-const str = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : typeof v === "number" ? String(v) : null);
+/** A detail as text, without a trailing full stop (it goes inside a sentence); null when absent. */
+const str = (v: unknown): string | null => {
+  const text = typeof v === "string" ? v.trim().replace(/[.\s]+$/, "") : typeof v === "number" ? String(v) : "";
+  return text === "" ? null : text;
+};
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : null);
 
 /** "the source answered 404" from a worker message like "source answered HTTP 404", else the code in words. */

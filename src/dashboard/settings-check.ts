@@ -62,7 +62,7 @@ export function effectiveSettings(env: object): EffectiveSetting[] | null {
     if (err instanceof ConfigError) return null;
     throw err;
   }
-  const secs = (name: string, v: number): EffectiveSetting => ({ name, value: `${v} s`, note: duration(v * 1000) });
+  const secs = (name: string, v: number): EffectiveSetting => ({ name, value: `${v} s`, ...(v >= 60 ? { note: duration(v * 1000) } : {}) });
   return [
     { name: "SUNO_API_BASE", value: safeUrl(c.SUNO_API_BASE), ...(c.SUNO_API_BASE === "https://api.sunoapi.org" ? { note: "the provider (default)" } : {}) },
     { name: "PUBLIC_URL", value: c.PUBLIC_URL ? safeUrl(c.PUBLIC_URL) : "(not set)", ...(c.PUBLIC_URL ? {} : { note: "each request's own origin is used" }) },

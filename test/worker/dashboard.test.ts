@@ -376,7 +376,7 @@ describe("settings page", () => {
     expect(effective("OVERDUE_AFTER_SECONDS")).toBe("300 s — 5 min");
     expect(effective("TASK_MAX_AGE_SECONDS")).toBe("86400 s — 24 h");
     expect(effective("PROVIDER_RETENTION_SECONDS")).toBe("1123200 s — 13 days");
-    expect(effective("SOURCE_IDLE_TIMEOUT_SECONDS")).toBe("1 s — 1 s");
+    expect(effective("SOURCE_IDLE_TIMEOUT_SECONDS")).toBe("1 s");
     expect(effective("MAX_WAV_BYTES")).toBe(`${32 * 1024 * 1024} — 32 MiB`);
     expect(effective("SUNO_API_BASE")).toBe("https://provider.test");
     expect(effective("PUBLIC_URL")).toBe("https://edge.test/base");

@@ -142,7 +142,7 @@ export function TaskTable(props: { tasks: TaskJson[]; empty: string; now: number
             <td data-label="Created">
               <Time at={t.createdAt} now={props.now} />
             </td>
-            <td data-label="Attempts">{t.attempts}</td>
+            <td data-label="Attempts">{t.source ? String(t.attempts) : <span class="muted" title="The provider has given no WAV URL: nothing to fetch">—</span>}</td>
             <td data-label="Result">
               <Result t={t} />
             </td>

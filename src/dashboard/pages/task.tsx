@@ -107,7 +107,7 @@ export function TaskPage(props: {
           )}
           {t.wav && (
             <>
-              <Detail name="Size">{`${formatBytes(t.wav.size)} (${t.wav.size} bytes)`}</Detail>
+              <Detail name="Size">{`${formatBytes(t.wav.size)} (${t.wav.size.toLocaleString("en-US")} bytes)`}</Detail>
               <Detail name="SHA-256">
                 <span class="mono wrap">{t.wav.sha256}</span>
               </Detail>

@@ -92,6 +92,11 @@ describe("history entries in words", () => {
       entry("notification", { attempt: 3, status: null, outcome: "retrying", message: "app.example.com sent no answer within 15 s", nextAttemptAt: at(300_000) }),
       "Telling your app failed (attempt 3): app.example.com sent no answer within 15 s — next try in 5 min.",
     ],
+    [
+      "a message that ends a sentence of its own",
+      entry("notification", { attempt: 2, status: null, outcome: "retrying", message: "could not reach 127.0.0.1:8789: Network connection lost.", nextAttemptAt: at(30_000) }),
+      "Telling your app failed (attempt 2): could not reach 127.0.0.1:8789: Network connection lost — next try in 30 s.",
+    ],
     ["announcement given up", entry("notification", { attempt: 1, status: 410, outcome: "failed", message: "app.example.com answered 410", nextAttemptAt: null }), "Gave up telling your app (attempt 1): it answered 410."],
   ])("%s", (_, e, sentence) => {
     const text = say(e);
