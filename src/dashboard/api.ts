@@ -35,6 +35,17 @@ export interface DashboardApi {
   notify(taskId: string): Promise<void>;
   /** A signed, expiring download URL; null when the task has no stored WAV. */
   link(taskId: string, ttlSeconds: number): Promise<{ url: string; expiresAt: string } | null>;
+  /** DELETE: the task's WAV, state and history go. */
+  delete(taskId: string): Promise<void>;
+  /** POST /api/tasks/retry?state=failed: one bounded round of reopening failed tasks. */
+  retryFailed(): Promise<BulkRetry>;
+}
+
+/** What POST /api/tasks/retry?state=failed answers. */
+export interface BulkRetry {
+  retried: number;
+  remaining: number;
+  more: boolean;
 }
 
 export function apiFor(c: Context): DashboardApi {
@@ -90,6 +101,12 @@ export function apiFor(c: Context): DashboardApi {
       if (!res.ok) throw await errorOf(res);
       await res.body?.cancel();
     },
+    delete: async (taskId) => {
+      const res = await call("DELETE", `/api/tasks/${id(taskId)}`);
+      if (!res.ok) throw await errorOf(res);
+      await res.body?.cancel();
+    },
+    retryFailed: () => json("POST", "/api/tasks/retry?state=failed"),
     link: async (taskId, ttl) => {
       try {
         return await json<{ url: string; expiresAt: string }>("GET", `/api/tasks/${id(taskId)}/link?ttl=${ttl}`);

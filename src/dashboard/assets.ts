@@ -6,14 +6,14 @@ export const DASHBOARD_CSS = `
   --pending:#8a6d00; --pending-bg:#fff4cc; --downloading:#1d5fa8; --downloading-bg:#dcebff;
   --stored:#1f7a3d; --stored-bg:#dcf5e4; --failed:#b3261e; --failed-bg:#fde1de; color-scheme: light; }
 * { box-sizing: border-box; }
-body { margin:0; font:15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--fg); background:var(--bg); }
+body { margin:0; font:15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--fg); background:var(--bg); overflow-wrap:break-word; }
 a { color:var(--accent); }
 .top { display:flex; flex-wrap:wrap; gap:.5rem 1.5rem; align-items:center; justify-content:space-between; padding:.75rem 1.25rem; background:#1d2330; }
 .top a, .top .link { color:#e8ecf4; text-decoration:none; }
 .brand { font-weight:700; letter-spacing:.01em; }
 .top nav { display:flex; flex-wrap:wrap; gap:1rem; align-items:center; }
 .top nav a[aria-current=page] { border-bottom:2px solid #8fb0ff; }
-main { max-width:1040px; margin:0 auto; padding:1.25rem; }
+main { max-width:1040px; margin:0 auto; padding:1.25rem; min-width:0; }
 h1 { font-size:1.5rem; margin:.25rem 0 1rem; } h2 { font-size:1.1rem; margin:0 0 .75rem; }
 section { margin-bottom:1.5rem; }
 .card { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:1rem 1.25rem; }
@@ -24,6 +24,7 @@ section { margin-bottom:1.5rem; }
 .inline { display:inline; margin:0; }
 button, .button { font:inherit; border:0; border-radius:6px; padding:.5rem 1rem; background:var(--accent); color:#fff; cursor:pointer; text-decoration:none; display:inline-block; }
 button.secondary { background:#e7ebf3; color:var(--fg); }
+button.danger { background:var(--failed-bg); color:var(--failed); }
 button.link { background:none; padding:0; }
 input[type=text], input[type=password] { font:inherit; padding:.5rem .6rem; border:1px solid var(--line); border-radius:6px; width:100%; }
 .stack { display:flex; flex-direction:column; gap:.6rem; }
@@ -43,7 +44,11 @@ table.tasks th { font-size:.8rem; text-transform:uppercase; letter-spacing:.04em
 table.tasks tr:last-child td { border-bottom:0; }
 table.tasks td:first-child { white-space:nowrap; }
 time, button, .button { white-space:nowrap; }
-.error-text { color:var(--failed); }
+.error-text { color:var(--failed); } .warn-text { color:var(--pending); }
+.section-head { display:flex; flex-wrap:wrap; gap:.5rem 1rem; align-items:center; justify-content:space-between; margin-bottom:.5rem; }
+.section-head h2, .section-head p { margin:0; }
+.filter-count { display:inline-block; min-width:1.4em; padding:0 .35em; margin-left:.2em; border-radius:999px; background:var(--bg); color:var(--muted); font-size:.8rem; text-align:center; }
+.filters a[aria-current=page] .filter-count { background:rgba(255,255,255,.25); color:#fff; }
 .filters { display:flex; flex-wrap:wrap; gap:.5rem; margin-bottom:.5rem; }
 .filters a { padding:.3rem .8rem; border:1px solid var(--line); border-radius:999px; background:var(--card); text-decoration:none; color:var(--fg); text-transform:capitalize; }
 .filters a[aria-current=page] { background:var(--accent); border-color:var(--accent); color:#fff; }
@@ -57,10 +62,15 @@ time, button, .button { white-space:nowrap; }
 dl.fields { display:grid; grid-template-columns:max-content 1fr; gap:.4rem 1.25rem; margin:0; }
 dl.fields dt { color:var(--muted); } dl.fields dd { margin:0; min-width:0; }
 .timeline { list-style:none; margin:0; padding:0 0 0 1rem; border-left:2px solid var(--line); }
-.timeline li { position:relative; padding:.25rem 0 .6rem .5rem; }
+.timeline li { position:relative; padding:.25rem 0 .6rem .5rem; min-width:0; }
 .timeline li::before { content:""; position:absolute; left:-1.4rem; top:.65rem; width:.6rem; height:.6rem; border-radius:50%; background:var(--accent); }
+.timeline li.tone-bad::before { background:var(--failed); } .timeline li.tone-good::before { background:var(--stored); }
+.timeline time { color:var(--muted); font-size:.85rem; }
+.event-text { overflow-wrap:anywhere; }
 .findings { list-style:none; padding:0; margin:0; display:flex; flex-direction:column; gap:.5rem; }
 .finding { display:flex; gap:.75rem; align-items:flex-start; background:var(--card); border:1px solid var(--line); border-radius:8px; padding:.7rem .9rem; }
+.finding > div { min-width:0; overflow-wrap:anywhere; }
+.effective { margin-top:1.5rem; }
 .finding .badge { flex:0 0 3.2rem; text-align:center; }
 .level-ok.badge { background:var(--stored-bg); color:var(--stored); } .level-warn.badge { background:var(--pending-bg); color:var(--pending); }
 .level-problem.badge { background:var(--failed-bg); color:var(--failed); }
@@ -76,12 +86,14 @@ dl.fields dt { color:var(--muted); } dl.fields dd { margin:0; min-width:0; }
   table.tasks td::before { content:attr(data-label); color:var(--muted); font-size:.8rem; }
   dl.fields { grid-template-columns:1fr; gap:.1rem; } dl.fields dd { margin-bottom:.5rem; }
   .copy { flex-basis:100%; }
+  .counts .count { min-width:0; }
 }
 `;
 
 export const DASHBOARD_JS = `
 "use strict";
-// Copy-link buttons and confirmations; the pages work without this script.
+// Copy-link buttons, confirmations, and reloading a page whose tasks are still under way (the
+// page says so with <body data-refresh="<seconds>">). The pages work without this script.
 document.addEventListener("click", function (ev) {
   var button = ev.target instanceof Element ? ev.target.closest("button[data-copy]") : null;
   if (!button) return;
@@ -100,4 +112,23 @@ document.addEventListener("submit", function (ev) {
   var question = form instanceof HTMLFormElement ? form.getAttribute("data-confirm") : null;
   if (question && !window.confirm(question)) ev.preventDefault();
 });
+(function () {
+  var seconds = Number(document.body.getAttribute("data-refresh"));
+  if (!(seconds > 0)) return;
+  // Not while someone types, plays a WAV or looks at another tab: try again a little later.
+  var busy = function () {
+    var a = document.activeElement;
+    if (a && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName) && a.type !== "hidden") return true;
+    var players = document.querySelectorAll("audio");
+    for (var i = 0; i < players.length; i++) if (!players[i].paused) return true;
+    return document.hidden;
+  };
+  var tick = function () {
+    if (busy()) { setTimeout(tick, seconds * 1000); return; }
+    var url = new URL(location.href);
+    ["notice", "n", "left"].forEach(function (k) { url.searchParams.delete(k); });
+    location.replace(url.toString());
+  };
+  setTimeout(tick, seconds * 1000);
+})();
 `;

@@ -11,25 +11,31 @@ import { z } from "zod";
 import { ConfigError, readConfig } from "../config";
 import { serveFile } from "../download/serve";
 import { errorText } from "../lib/redact";
-import { TASK_ID_PATTERN } from "../storage/layout";
 import { TASK_STATES } from "../task/machine";
+import type { TaskView } from "../task/view";
+import { TASK_ID_PATTERN } from "../storage/layout";
 import { ApiCallError, apiFor } from "./api";
 import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets";
+import { FAVICON_ICO, FAVICON_SVG } from "./icon";
 import { formToken, sameOrigin } from "./csrf";
 import type { DashEnv } from "./env";
 import { ErrorPage } from "./pages/error";
-import { OverviewPage } from "./pages/overview";
+import { OverviewPage, type PageNotice } from "./pages/overview";
 import { SettingsPage } from "./pages/settings";
 import { SignInPage } from "./pages/sign-in";
 import { NOTICES, TaskPage } from "./pages/task";
 import { TaskListPage } from "./pages/tasks";
 import { endSession, readSession, startSession, tokenMatches } from "./session";
-import { checkSettings } from "./settings-check";
+import { checkSettings, effectiveSettings } from "./settings-check";
 
 /** Every path the dashboard answers (for its path-scoped middleware). */
-const PATHS = ["/", "/sign-in", "/sign-out", "/tasks", "/tasks/*", "/settings", "/assets/*"];
+const PATHS = ["/", "/sign-in", "/sign-out", "/tasks", "/tasks/*", "/settings", "/retry-failed", "/assets/*", "/favicon.svg", "/favicon.ico"];
 const PAGE_SIZE = 25;
-/** How long the task page's copy-link URL stays valid. */
+/** "Needs attention" on the overview shows this many tasks. */
+const ATTENTION_SIZE = 10;
+/** Tasks under way looked through for a set error (newest first, per state). */
+const ATTENTION_SCAN = 100;
+/** Copy-link URLs stay valid this long. */
 const COPY_LINK_TTL_SECONDS = 24 * 60 * 60;
 
 const headers = secureHeaders({
@@ -70,6 +76,37 @@ const ListQuery = z.object({
   state: z.enum(TASK_STATES).optional().catch(undefined),
   cursor: z.string().max(512).optional(),
 });
+/** Where "Retry all failed" returns to: a fixed choice, never a URL from the form. */
+const BulkRetryForm = z.object({ back: z.enum(["overview", "failed"]).catch("overview") });
+const count = z.coerce.number().int().min(0).max(1_000_000).catch(0);
+
+/** The overview's and task list's notice after an action: known words, numbers checked (never reflected text). */
+function listNotice(q: Record<string, string>): PageNotice | null {
+  switch (q.notice) {
+    case "deleted":
+      return { kind: "ok", text: "Task deleted: its WAV, state and history are gone." };
+    case "gone":
+      return { kind: "error", text: "That task no longer exists (it was deleted)." };
+    case "bulk-failed":
+      return { kind: "error", text: "The retry could not be requested; try again." };
+    case "bulk-retried": {
+      const n = count.parse(q.n);
+      const left = count.parse(q.left);
+      const done = n === 0 ? "There was no failed task to retry." : `Retry requested for ${n} failed task${n === 1 ? "" : "s"}: they have another go now.`;
+      const more = left > 0 ? ` ${left} more ${left === 1 ? "is" : "are"} still failed: press Retry all failed again.` : "";
+      return { kind: "ok", text: done + more };
+    }
+    default:
+      return null;
+  }
+}
+
+/** Failed tasks, and tasks under way whose last transfer or poll went wrong, newest change first. */
+function needsAttention(failed: TaskView[], underWay: TaskView[]): TaskView[] {
+  return [...failed, ...underWay.filter((t) => t.error !== null)]
+    .sort((a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt))
+    .slice(0, ATTENTION_SIZE);
+}
 
 function taskIdOf(c: Context): string {
   const id = c.req.param("taskId") ?? "";
@@ -102,6 +139,9 @@ export const dashboard = new Hono<DashEnv>();
 for (const path of PATHS) dashboard.use(path, headers, noStore);
 
 dashboard
+  // No session needed: the sign-in page shows the icon too.
+  .get("/favicon.svg", (c) => c.body(FAVICON_SVG, 200, { "content-type": "image/svg+xml", "cache-control": "public, max-age=86400" }))
+  .get("/favicon.ico", (c) => c.body(FAVICON_ICO, 200, { "content-type": "image/x-icon", "cache-control": "public, max-age=86400" }))
   .get("/assets/dashboard.css", (c) => c.body(DASHBOARD_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=300" }))
   .get("/assets/dashboard.js", (c) => c.body(DASHBOARD_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=300" }))
 
@@ -127,21 +167,40 @@ dashboard
 
   .get("/", requireSession, async (c) => {
     const api = apiFor(c);
-    const [counts, failures, latest] = await Promise.all([api.stats(), api.list({ state: "failed", limit: 5 }), api.list({ limit: 10 })]);
-    return c.html(<OverviewPage csrf={c.get("session").csrf} counts={counts} failures={failures.tasks} latest={latest.tasks} />);
+    const [counts, failed, downloading, pending, latest] = await Promise.all([
+      api.stats(),
+      api.list({ state: "failed", limit: ATTENTION_SIZE }),
+      api.list({ state: "downloading", limit: ATTENTION_SCAN }),
+      api.list({ state: "pending", limit: ATTENTION_SCAN }),
+      api.list({ limit: 10 }),
+    ]);
+    const attention = needsAttention(failed.tasks, [...downloading.tasks, ...pending.tasks]);
+    return c.html(
+      <OverviewPage csrf={c.get("session").csrf} counts={counts} attention={attention} latest={latest.tasks} notice={listNotice(c.req.query())} now={Date.now()} />,
+    );
   })
   .get("/tasks", requireSession, async (c) => {
     const q = ListQuery.safeParse(c.req.query());
     if (!q.success) throw new HTTPException(400, { message: "That page of tasks does not exist; start again from the task list." });
-    let list;
+    const api = apiFor(c);
+    let list, counts;
     try {
-      list = await apiFor(c).list({ state: q.data.state, limit: PAGE_SIZE, cursor: q.data.cursor });
+      [list, counts] = await Promise.all([api.list({ state: q.data.state, limit: PAGE_SIZE, cursor: q.data.cursor }), api.stats()]);
     } catch (err) {
       if (err instanceof ApiCallError && err.status === 400) throw new HTTPException(400, { message: "That page of tasks does not exist; start again from the task list." });
       throw err;
     }
     return c.html(
-      <TaskListPage csrf={c.get("session").csrf} state={q.data.state} tasks={list.tasks} cursor={list.cursor} paged={q.data.cursor !== undefined} />,
+      <TaskListPage
+        csrf={c.get("session").csrf}
+        state={q.data.state}
+        tasks={list.tasks}
+        cursor={list.cursor}
+        paged={q.data.cursor !== undefined}
+        counts={counts}
+        notice={listNotice(c.req.query())}
+        now={Date.now()}
+      />,
     );
   })
   .get("/tasks/:taskId", requireSession, async (c) => {
@@ -149,15 +208,16 @@ dashboard
     const api = apiFor(c);
     const task = await api.task(taskId);
     if (!task) throw new HTTPException(404, { message: `No task ${taskId} is known here.` });
-    const [history, link] = await Promise.all([api.history(taskId), task.state === "stored" ? api.link(taskId, COPY_LINK_TTL_SECONDS) : null]);
+    const [history, link] = await Promise.all([api.history(taskId), task.state === "stored" && task.kind === "wav" ? api.link(taskId, COPY_LINK_TTL_SECONDS) : null]);
     const notice = c.req.query("notice");
-    return c.html(<TaskPage csrf={c.get("session").csrf} task={task} history={history} link={link} notice={notice} />);
+    return c.html(<TaskPage csrf={c.get("session").csrf} task={task} history={history} link={link} notice={notice} now={Date.now()} />);
   })
   // The player and the download: R2 answers Range itself, so <audio> gets 206s and can seek.
   .on(["GET", "HEAD"], "/tasks/:taskId/wav", requireSession, async (c) => {
     // As the API's /wav: the task's state decides, not whatever the bucket holds under the key.
     const task = await apiFor(c).task(taskIdOf(c));
-    const wav = task?.kind === "wav" && task.state === "stored" ? task.files[0] : undefined;
+    if (task?.state !== "stored") throw new HTTPException(404, { message: "This task has no stored WAV." });
+    const wav = task.kind === "wav" ? task.files[0] : undefined;
     if (!wav) throw new HTTPException(404, { message: "This task has no stored WAV." });
     const res = await serveFile(c.env.BUCKET, { key: wav.key, contentType: wav.contentType, filename: wav.name }, c.req.raw);
     // Behind a session: nothing of it stays in the browser's cache after sign-out.
@@ -166,7 +226,32 @@ dashboard
   })
   .post("/tasks/:taskId/retry", sameOrigin, requireSession, formToken, (c) => taskAction(c, (api, id) => api.retry(id), "retried"))
   .post("/tasks/:taskId/notify", sameOrigin, requireSession, formToken, (c) => taskAction(c, (api, id) => api.notify(id), "notified"))
-  .get("/settings", requireSession, (c) => c.html(<SettingsPage csrf={c.get("session").csrf} findings={checkSettings(c.env)} />))
+  // Through DELETE /api/tasks/:taskId; the task page asked for confirmation first.
+  .post("/tasks/:taskId/delete", sameOrigin, requireSession, formToken, async (c) => {
+    const taskId = taskIdOf(c);
+    try {
+      await apiFor(c).delete(taskId);
+    } catch (err) {
+      if (err instanceof ApiCallError && err.status === 404) return c.redirect("/tasks?notice=gone", 303);
+      return outcome(c, taskId, err);
+    }
+    return c.redirect("/tasks?notice=deleted", 303);
+  })
+  // "Retry all failed": one bounded round of POST /api/tasks/retry?state=failed.
+  .post("/retry-failed", sameOrigin, requireSession, formToken, async (c) => {
+    const { back } = BulkRetryForm.parse(await c.req.parseBody());
+    const to = back === "failed" ? "/tasks?state=failed&" : "/?";
+    try {
+      const r = await apiFor(c).retryFailed();
+      return c.redirect(`${to}notice=bulk-retried&n=${r.retried}&left=${r.remaining}`, 303);
+    } catch (err) {
+      if (!(err instanceof ApiCallError)) throw err;
+      return c.redirect(`${to}notice=bulk-failed`, 303);
+    }
+  })
+  .get("/settings", requireSession, (c) =>
+    c.html(<SettingsPage csrf={c.get("session").csrf} findings={checkSettings(c.env)} effective={effectiveSettings(c.env)} />),
+  )
 
   // A person's browser gets an HTML page, never the API's JSON error shape.
   .onError(async (err, c) => {

@@ -1,7 +1,11 @@
 // The settings check page's findings: each setting that is missing or unsafe for production,
-// and what to do about it. Reads settings through readConfig, like every route.
+// and what to do about it; and the effective non-secret settings, as this deployment reads them.
+// Reads settings through readConfig, like every route. No finding and no row ever shows a secret's
+// value (README, "Configuration"; "Deploy" says where each secret comes from).
 
 import { ConfigError, readConfig, type Config } from "../config";
+import { formatBytes } from "./format";
+import { duration } from "./time";
 
 export type Level = "ok" | "warn" | "problem";
 
@@ -20,6 +24,66 @@ const DEV_VALUES: Record<string, string> = {
 
 const LOCAL_HOST = /^(127\.|localhost\b|\[?::1\]?)/i;
 
+/**
+ * Where each secret comes from and how to set it. The provider's two come from its account, not
+ * from us: README, "Deploy" says what is known about them.
+ */
+const SECRET_ADVICE: Record<"API_TOKEN" | "WEBHOOK_HMAC_KEY" | "SUNO_API_KEY", string> = {
+  API_TOKEN: "Make a long random value of your own (e.g. openssl rand -hex 32) and set it: wrangler secret put API_TOKEN",
+  WEBHOOK_HMAC_KEY:
+    "Use the webhook signing key of your Suno API account: enable callback signing in the webhook security settings of the provider's dashboard, where the key is shown, then wrangler secret put WEBHOOK_HMAC_KEY. If your account has no such setting, leave it unset and set CALLBACK_TOKEN (a random value of your own) instead (README, Deploy).",
+  SUNO_API_KEY: "Use the API key of your Suno API account, from the API key page of the provider's dashboard: wrangler secret put SUNO_API_KEY",
+};
+
+/** One effective non-secret setting as the deployment reads it (defaults filled in). */
+export interface EffectiveSetting {
+  name: string;
+  value: string;
+  /** What the value means, in words ("5 min", "2.0 GiB"), when that helps. */
+  note?: string;
+}
+
+/** A URL without credentials, query or fragment (settings may be URLs; a URL may carry a secret). */
+function safeUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`;
+  } catch {
+    return "(not a URL)";
+  }
+}
+
+/** The settings that shape behaviour and are no secret, for the settings page. Null when the settings cannot be read. */
+export function effectiveSettings(env: object): EffectiveSetting[] | null {
+  let c: Config;
+  try {
+    c = readConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return null;
+    throw err;
+  }
+  const secs = (name: string, v: number): EffectiveSetting => ({ name, value: `${v} s`, ...(v >= 60 ? { note: duration(v * 1000) } : {}) });
+  return [
+    { name: "SUNO_API_BASE", value: safeUrl(c.SUNO_API_BASE), ...(c.SUNO_API_BASE === "https://api.sunoapi.org" ? { note: "the provider (default)" } : {}) },
+    { name: "PUBLIC_URL", value: c.PUBLIC_URL ? safeUrl(c.PUBLIC_URL) : "(not set)", ...(c.PUBLIC_URL ? {} : { note: "each request's own origin is used" }) },
+    { name: "WAV_SOURCE_HOSTS", value: c.WAV_SOURCE_HOSTS.length ? c.WAV_SOURCE_HOSTS.join(", ") : "(empty)", ...(c.WAV_SOURCE_HOSTS.length ? {} : { note: "any public https host" }) },
+    { name: "NOTIFY_URL", value: c.NOTIFY_URL ? hostOf(c.NOTIFY_URL) : "(not set)", note: c.NOTIFY_URL ? "host only; announcements are on" : "announcements are off" },
+    secs("OVERDUE_AFTER_SECONDS", c.OVERDUE_AFTER_SECONDS),
+    secs("TASK_MAX_AGE_SECONDS", c.TASK_MAX_AGE_SECONDS),
+    secs("PROVIDER_RETENTION_SECONDS", c.PROVIDER_RETENTION_SECONDS),
+    secs("SOURCE_IDLE_TIMEOUT_SECONDS", c.SOURCE_IDLE_TIMEOUT_SECONDS),
+    { name: "MAX_WAV_BYTES", value: String(c.MAX_WAV_BYTES), note: formatBytes(c.MAX_WAV_BYTES) },
+  ];
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "(not a URL)";
+  }
+}
+
 export function checkSettings(env: object): Finding[] {
   let config: Config;
   try {
@@ -33,17 +97,26 @@ export function checkSettings(env: object): Finding[] {
     const value = config[name];
     if (!value) out.push({ name, level: "problem", ...missing });
     else if (value === DEV_VALUES[name])
-      out.push({ name, level: "problem", message: "Still the development value from .dev.vars.example.", fix: `Set a long random value: wrangler secret put ${name}` });
+      out.push({ name, level: "problem", message: "Still the development value from .dev.vars.example.", fix: SECRET_ADVICE[name] });
     else if (name === "API_TOKEN" && value.length < 24)
       out.push({ name, level: "warn", message: `Only ${value.length} characters long; easy to guess.`, fix: "Use 32 or more random characters: wrangler secret put API_TOKEN" });
     else out.push({ name, level: "ok", message: "Set." });
   };
 
-  secret("API_TOKEN", { message: "Not set: the API and this dashboard are closed.", fix: "wrangler secret put API_TOKEN" });
-  secret("WEBHOOK_HMAC_KEY", {
-    message: "Not set: callbacks are not checked for the provider's signature.",
-    fix: "Copy the webhook signing key from the provider's console: wrangler secret put WEBHOOK_HMAC_KEY",
-  });
+  secret("API_TOKEN", { message: "Not set: the API and this dashboard are closed.", fix: SECRET_ADVICE.API_TOKEN });
+  if (!config.WEBHOOK_HMAC_KEY && config.CALLBACK_TOKEN) {
+    out.push({
+      name: "WEBHOOK_HMAC_KEY",
+      level: "warn",
+      message: "Not set: callbacks are checked by CALLBACK_TOKEN alone, not by the provider's signature.",
+      fix: SECRET_ADVICE.WEBHOOK_HMAC_KEY,
+    });
+  } else {
+    secret("WEBHOOK_HMAC_KEY", {
+      message: "Not set: callbacks are not checked for the provider's signature.",
+      fix: SECRET_ADVICE.WEBHOOK_HMAC_KEY,
+    });
+  }
   if (config.ALLOW_UNVERIFIED_CALLBACKS) {
     out.push({
       name: "ALLOW_UNVERIFIED_CALLBACKS",
@@ -75,8 +148,8 @@ export function checkSettings(env: object): Finding[] {
       fix: "Set it to the worker's public origin (https://…) in wrangler.toml [vars].",
     });
   } else if (!config.PUBLIC_URL.startsWith("https://")) {
-    out.push({ name: "PUBLIC_URL", level: "warn", message: `${config.PUBLIC_URL} is not https.`, fix: "Use the worker's https origin in production." });
-  } else out.push({ name: "PUBLIC_URL", level: "ok", message: config.PUBLIC_URL });
+    out.push({ name: "PUBLIC_URL", level: "warn", message: `${safeUrl(config.PUBLIC_URL)} is not https.`, fix: "Use the worker's https origin in production." });
+  } else out.push({ name: "PUBLIC_URL", level: "ok", message: safeUrl(config.PUBLIC_URL) });
 
   if (!config.NOTIFY_URL) {
     out.push({
@@ -89,10 +162,10 @@ export function checkSettings(env: object): Finding[] {
 
   secret("SUNO_API_KEY", {
     message: "Not set: POST /api/tasks cannot submit conversions and overdue tasks cannot be polled.",
-    fix: "wrangler secret put SUNO_API_KEY",
+    fix: SECRET_ADVICE.SUNO_API_KEY,
   });
   if (config.SUNO_API_BASE !== "https://api.sunoapi.org") {
-    out.push({ name: "SUNO_API_BASE", level: "warn", message: `Points at ${config.SUNO_API_BASE}, not the provider.`, fix: "Remove it (default https://api.sunoapi.org) unless you mean a test double." });
+    out.push({ name: "SUNO_API_BASE", level: "warn", message: `Points at ${safeUrl(config.SUNO_API_BASE)}, not the provider.`, fix: "Remove it (default https://api.sunoapi.org) unless you mean a test double." });
   }
   return out;
 }

@@ -16,7 +16,7 @@ import { redactText } from "../lib/redact";
 import { apiAuth } from "../middleware/api-auth";
 import { readJson, requireJson } from "../middleware/require-json";
 import { decodeCursor, listTasks } from "../shard/list";
-import { shardFor, submissionShard } from "../shard/shards";
+import { shard, SHARD_COUNT, shardFor, submissionShard } from "../shard/shards";
 import { TASK_ID_PATTERN, TaskId } from "../storage/layout";
 import { KIND_NAMES } from "../kinds/kind";
 import { TASK_STATES } from "../task/machine";
@@ -43,6 +43,13 @@ const ListQuery = z.object({
   audioId: z.string().min(1).max(256).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().max(512).optional(),
+});
+
+/** Failed tasks each shard reopens per POST /api/tasks/retry call: the work of one call stays bounded. */
+export const BULK_RETRY_PER_SHARD = 20;
+
+const BulkRetryQuery = z.object({
+  state: z.literal("failed", { error: "must be failed: only failed tasks are retried in bulk" }),
 });
 
 const LinkQuery = z.object({
@@ -113,6 +120,15 @@ export const tasks = new Hono<AppEnv>()
     return serveFile(c.env.BUCKET, { key: file.key, contentType: file.contentType, filename: file.name }, c.req.raw);
   })
   .use("*", apiAuth())
+
+  // Before the /:taskId routes: "retry" here is this route, never a task id.
+  .post("/retry", async (c) => {
+    parseOr400(BulkRetryQuery, c.req.query(), "query");
+    const rounds = await Promise.all(Array.from({ length: SHARD_COUNT }, (_, n) => shard(c.env, n).retryFailed(BULK_RETRY_PER_SHARD)));
+    const retried = rounds.reduce((sum, r) => sum + r.retried, 0);
+    const remaining = rounds.reduce((sum, r) => sum + r.remaining, 0);
+    return c.json({ retried, remaining, more: remaining > 0 }, 202);
+  })
 
   .post("/", requireJson(), bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
     const body = parseOr400(SubmitBody, await readJson(c.req.raw), "body");

@@ -426,6 +426,25 @@ export class TaskShard extends DurableObject<Env> {
     return { ...record, said: await stageSaid(this.env.BUCKET, task.kind, task.taskId, record.said) };
   }
 
+  // ── Bulk retry (POST /api/tasks/retry?state=failed; README, "Routes") ───────────────────
+
+  /**
+   * Reopens at most `limit` of this shard's failed tasks, least recently changed first, as
+   * POST /retry does one, but without asking the provider here: a reopened task without a file
+   * to fetch is polled by the next cron tick, a transfer is handed out by the alarm. `remaining`
+   * counts the tasks still failed afterwards.
+   */
+  async retryFailed(limit: number): Promise<{ retried: number; remaining: number }> {
+    const now = Date.now();
+    let retried = 0;
+    for (const taskId of this.store.failedTaskIds(limit)) {
+      const { before, after } = this.commit(taskId, { type: "retryRequested" }, now);
+      if (before?.state === "failed" && after !== before) retried++;
+    }
+    if (retried > 0) await this.armAlarm();
+    return { retried, remaining: this.store.countInState("failed") };
+  }
+
   // ── The shell ───────────────────────────────────────────────────────────────────────────
 
   /**

@@ -10,7 +10,7 @@
 
 export const SHARD_COUNT = 32;
 
-function shardNumberOf(key: string): number {
+export function shardNumberOf(key: string): number {
   // FNV-1a: stable, cheap, and spreads provider ids (hex) evenly.
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {

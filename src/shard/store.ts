@@ -240,6 +240,18 @@ export class ShardStore {
       .map((r) => readTask(r.data, now));
   }
 
+  /** Failed tasks, least recently changed first (so repeated bulk retries reach every one). */
+  failedTaskIds(limit: number): string[] {
+    return this.sql
+      .exec<{ task_id: string }>("SELECT task_id FROM tasks WHERE state = 'failed' ORDER BY json_extract(data, '$.updatedAt'), task_id LIMIT ?", limit)
+      .toArray()
+      .map((r) => r.task_id);
+  }
+
+  countInState(state: TaskState): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM tasks WHERE state = ?", state).one().n;
+  }
+
   counts(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const r of this.sql.exec<{ state: string; n: number }>("SELECT state, count(*) AS n FROM tasks GROUP BY state")) out[r.state] = r.n;

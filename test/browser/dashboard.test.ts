@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Browser, HTTPResponse, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, REPO_ROOT, startDevWorker, workerVarsFor, type DevWorker } from "../e2e/harness.ts";
-import { failureCallback } from "../simulator/signature.ts";
+import { failureCallback, successCallback } from "../simulator/signature.ts";
 import { startSimulator, type Simulator } from "../simulator/simulator.ts";
 import { WorkerClient } from "../simulator/worker-client.ts";
 import { launch, screenshot } from "./browser.ts";
@@ -25,6 +25,38 @@ let page: Page;
 /** Every URL the browser asked for, to prove the token never is in one. */
 const urls: string[] = [];
 const ids = { stored: "", failed: "", retry: "", crossSite: "", pending: "" };
+/** Console errors, uncaught page errors and failed subresource loads (a missing icon, say), as they happen. */
+const problems: string[] = [];
+
+/** Records a page's console errors, page errors and failed loads into `into`. */
+function watch(p: Page, into: string[]): void {
+  p.on("console", (m) => {
+    if (m.type() === "error") into.push(`console error on ${p.url()}: ${m.text()}`);
+  });
+  p.on("pageerror", (e) => into.push(`page error on ${p.url()}: ${(e as Error).message}`));
+  // Aborted loads are the player's, cut off when the page is left.
+  p.on("requestfailed", (r) => {
+    if (r.failure()?.errorText !== "net::ERR_ABORTED") into.push(`request failed: ${r.url()} (${r.failure()?.errorText})`);
+  });
+  p.on("response", (r) => {
+    if (r.status() >= 400 && r.request().resourceType() !== "document" && !r.url().includes("/wav")) into.push(`${r.status()} for ${r.url()}`);
+  });
+}
+
+/**
+ * The page, as loaded: its rendering mode, its width and what sticks out past `width` (the
+ * viewport's; on a phone viewport window.innerWidth grows with content that is too wide).
+ */
+function layoutOf(p: Page, width: number) {
+  return p.evaluate((width) => ({
+    compatMode: document.compatMode,
+    scrollWidth: document.documentElement.scrollWidth,
+    wide: [...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > width + 0.5)
+      .slice(0, 3)
+      .map((e) => `${e.tagName.toLowerCase()}.${e.className} "${(e.textContent ?? "").trim().slice(0, 40)}"`),
+  }), width);
+}
 
 function submit(audioId: string, scenario: Parameters<Simulator["submit"]>[1]) {
   return sim.submit({ taskId: `music-${audioId}`, audioId, callBackUrl: `${dev.url}/callbacks/wav` }, scenario);
@@ -58,8 +90,9 @@ beforeAll(async () => {
 
   browser = await launch();
   page = await browser.newPage();
-  await page.setViewport({ width: 1200, height: 800 });
+  await page.setViewport({ width: 1280, height: 800 });
   page.on("request", (r) => urls.push(r.url()));
+  watch(page, problems);
 }, 180_000);
 
 afterAll(async () => {
@@ -117,12 +150,13 @@ describe("dashboard in Chromium", () => {
     expect(urls.filter((u) => u.includes(KEYS.apiToken))).toEqual([]);
   });
 
-  it("the overview counts the tasks by state and lists the latest failures", async () => {
+  it("the overview counts the tasks by state and lists the failed ones under Needs attention", async () => {
     await page.goto(`${dev.url}/`);
     const counts = await page.$$eval(".count", (els) => Object.fromEntries(els.map((e) => [e.getAttribute("data-state"), Number(e.querySelector(".n")?.textContent)])));
     expect(counts).toEqual({ pending: 1, downloading: 0, stored: 1, failed: 3 });
-    const failures = await page.$$eval("section:nth-of-type(2) tr[data-task-id]", (rows) => rows.map((r) => r.getAttribute("data-task-id")));
+    const failures = await page.$$eval("#attention tr[data-task-id]", (rows) => rows.map((r) => r.getAttribute("data-task-id")));
     expect(failures).toEqual(expect.arrayContaining([ids.failed, ids.retry, ids.crossSite]));
+    expect(await page.$eval("#attention form[action='/retry-failed'] button", (b) => b.textContent)).toBe("Retry all failed (3)");
     await screenshot(page, "overview");
   });
 
@@ -136,6 +170,8 @@ describe("dashboard in Chromium", () => {
     expect(await page.$eval(`tr[data-task-id="${ids.failed}"]`, (r) => r.textContent)).toContain("source audio download failed");
     await screenshot(page, "tasks");
 
+    const filterCounts = await page.$$eval(".filters a", (as) => Object.fromEntries(as.map((a) => [a.getAttribute("data-state"), a.querySelector(".filter-count")?.textContent])));
+    expect(filterCounts).toEqual({ all: "5", pending: "1", downloading: "0", stored: "1", failed: "3" });
     await page.click('.filters a[href="/tasks?state=failed"]');
     await page.waitForSelector('.filters a[aria-current=page][href="/tasks?state=failed"]');
     const states = await page.$$eval("tr[data-task-id]", (rs) => rs.map((r) => r.getAttribute("data-state")));
@@ -145,12 +181,11 @@ describe("dashboard in Chromium", () => {
     // One column on a phone.
     await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
     await page.goto(`${dev.url}/tasks`);
-    const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, view: window.innerWidth }));
-    expect(widths.doc).toBeLessThanOrEqual(widths.view);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await screenshot(page, "tasks-phone");
     await page.goto(`${dev.url}/`);
     await screenshot(page, "overview-phone");
-    await page.setViewport({ width: 1200, height: 800 });
+    await page.setViewport({ width: 1280, height: 800 });
   });
 
   it("the task page plays the stored WAV through 206 answers to Range requests", async () => {
@@ -195,12 +230,31 @@ describe("dashboard in Chromium", () => {
     expect(await res.text()).toBe("RIFF");
   });
 
-  it("the history shows what happened, or says there is none yet", async () => {
+  it("the history reads as sentences with relative times (the exact time on hover)", async () => {
+    const sha256 = (await worker.get(ids.stored))!.wav!.sha256;
+    await page.goto(`${dev.url}/tasks/${ids.stored}`);
+    const entries = await page.$$eval(".timeline li", (lis) =>
+      lis.map((li) => ({ type: li.getAttribute("data-type"), text: li.querySelector(".event-text")?.textContent ?? "", time: li.querySelector("time")?.textContent ?? "", title: li.querySelector("time")?.getAttribute("title") ?? "" })),
+    );
+    const texts = entries.map((e) => e.text);
+    expect(texts).toContain(`The provider called back: the WAV is ready at 127.0.0.1:${sim.port}.`);
+    expect(texts).toContain(`Transfer attempt 1 started, from 127.0.0.1:${sim.port}.`);
+    expect(texts.find((t) => t.startsWith("Stored in R2: "))).toMatch(new RegExp(`^Stored in R2: [\\d.]+ KiB \\([\\d,]+ bytes\\), SHA-256 ${sha256}\\.$`));
+    for (const e of entries) {
+      expect(e.text).not.toMatch(/[{}]|_|\b(true|false|null)\b/);
+      expect(e.time).toMatch(/^(just now|\d+ (s|min) ago)$/);
+      expect(e.title).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    }
+
     await page.goto(`${dev.url}/tasks/${ids.failed}`);
-    // A timeline where the deployment keeps history (GET /api/tasks/:id/events), else a plain note.
-    const types = await page.$$eval(".timeline li", (lis) => lis.map((li) => li.getAttribute("data-type")));
-    if (types.length > 0) expect(types).toContain("failed");
-    else expect(await page.$eval("section.card:last-of-type", (e) => e.textContent)).toContain("No history yet.");
+    const failed = await page.$$eval(".timeline li .event-text", (els) => els.map((e) => e.textContent));
+    expect(failed).toContain("Failed: the provider reported a failure (code 451: source audio download failed).");
+    const fields = await page.$eval(".fields", (e) => e.textContent ?? "");
+    expect(fields).toContain("none: the provider never gave a WAV URL");
+    expect(fields).not.toContain("not known yet");
+    // Notifications are off here (no NOTIFY_URL): nothing to redeliver, so no button that would get 409.
+    expect(fields).toContain("off — NOTIFY_URL is not set");
+    expect(await page.$$('form[action$="/notify"]')).toHaveLength(0);
     await screenshot(page, "task-failed");
   });
 
@@ -262,6 +316,98 @@ describe("dashboard in Chromium", () => {
     expect(sim.tasks.get(ids.crossSite)!.recordInfoCalls).toBe(0);
   });
 
+  it("a pending task's page refreshes itself until the task is stored", async () => {
+    const taskId = `refresh-${Date.now().toString(36)}`;
+    expect((await worker.register(taskId)).status).toBe(201);
+    await page.goto(`${dev.url}/tasks/${taskId}`);
+    expect(await page.$eval("body", (b) => b.getAttribute("data-refresh"))).toBe("5");
+    expect(await page.$eval(".task-title .badge", (e) => e.textContent)).toBe("pending");
+    const res = await sim.deliver(`${dev.url}/callbacks/wav`, successCallback(taskId, sim.wavUrl(taskId, { seconds: 1 })), taskId);
+    expect(res.status).toBe(200);
+    // Nobody reloads: the page does, by itself.
+    await page.waitForFunction(() => document.querySelector(".task-title .badge")?.textContent === "stored", { timeout: 30_000, polling: 250 });
+    expect(await page.$eval("body", (b) => b.hasAttribute("data-refresh"))).toBe(false);
+  });
+
+  it("a task whose transfer is being retried is under Needs attention; its page says why in words; Delete removes it after confirming", async () => {
+    const taskId = `missing-${Date.now().toString(36)}`;
+    const res = await sim.deliver(`${dev.url}/callbacks/wav`, successCallback(taskId, `${sim.url}/missing/${taskId}.wav`), taskId);
+    expect(res.status).toBe(200);
+    const deadline = Date.now() + 20_000;
+    while ((await worker.get(taskId))?.error === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+
+    await page.goto(`${dev.url}/`);
+    expect(await page.$eval(`#attention tr[data-task-id="${taskId}"]`, (r) => r.getAttribute("data-state"))).toBe("downloading");
+    await page.goto(`${dev.url}/tasks/${taskId}`);
+    const texts = await page.$$eval(".timeline li .event-text", (els) => els.map((e) => e.textContent ?? ""));
+    expect(texts.some((t) => /^Transfer attempt 1 failed: the source answered 404 — next try in \d+ s\.$/.test(t)), texts.join("\n")).toBe(true);
+    await screenshot(page, "task-retrying");
+
+    // Cancelled: nothing happens.
+    page.once("dialog", (d) => void d.dismiss());
+    await page.click('form[action$="/delete"] button');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(new URL(page.url()).pathname).toBe(`/tasks/${taskId}`);
+    expect(await worker.get(taskId)).not.toBeNull();
+
+    page.once("dialog", (d) => {
+      expect(d.message()).toContain(`Delete task ${taskId}?`);
+      void d.accept();
+    });
+    const [nav] = await Promise.all([page.waitForNavigation(), page.click('form[action$="/delete"] button')]);
+    expect(nav?.status()).toBe(200);
+    expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe("/tasks?notice=deleted");
+    expect(await page.$eval(".notice", (e) => e.textContent)).toContain("Task deleted");
+    expect(await worker.get(taskId)).toBeNull();
+  });
+
+  it("Retry all failed reopens every failed task at once", async () => {
+    const failedBefore = (await worker.list({ state: "failed" })).tasks.map((t) => t.taskId);
+    expect(failedBefore.length).toBeGreaterThan(0);
+    await page.goto(`${dev.url}/tasks?state=failed`);
+    page.once("dialog", (d) => void d.accept());
+    const [nav] = await Promise.all([page.waitForNavigation(), page.click('form[action="/retry-failed"] button')]);
+    expect(nav?.status()).toBe(200);
+    expect(await page.$eval(".notice", (e) => e.textContent)).toBe(`Retry requested for ${failedBefore.length} failed task${failedBefore.length === 1 ? "" : "s"}: they have another go now.`);
+    for (const id of failedBefore) expect((await worker.get(id))!.state).not.toBe("failed");
+    expect(await page.$$('form[action="/retry-failed"]')).toHaveLength(0);
+  });
+
+  it("every page is in standards mode, logs no console error and fits a 390 px phone", async () => {
+    const paths = ["/", "/tasks", ...["pending", "downloading", "stored", "failed"].map((s) => `/tasks?state=${s}`), `/tasks/${ids.stored}`, `/tasks/${ids.failed}`, `/tasks/${ids.pending}`, `/tasks/${ids.retry}`, "/settings"];
+    const signedOut = await browser.createBrowserContext();
+    const fresh = await signedOut.newPage();
+    const freshProblems: string[] = [];
+    watch(fresh, freshProblems);
+    try {
+      for (const width of [1280, 390]) {
+        const viewport = width === 390 ? { width, height: 844, isMobile: true, hasTouch: true } : { width, height: 800 };
+        await page.setViewport(viewport);
+        await fresh.setViewport(viewport);
+        for (const [p, path] of [...paths.map((x) => [page, x] as const), [fresh, "/sign-in"] as const]) {
+          problems.length = 0;
+          freshProblems.length = 0;
+          const res = await p.goto(`${dev.url}${path}`, { waitUntil: "networkidle0" });
+          expect(res?.status(), path).toBe(200);
+          const layout = await layoutOf(p, width);
+          expect(layout.compatMode, path).toBe("CSS1Compat");
+          expect(layout.scrollWidth, `${path} at ${width} px: ${layout.wide.join("; ")}`).toBeLessThanOrEqual(width);
+          expect([...problems, ...freshProblems], path).toEqual([]);
+        }
+        // An error page too (its own 404 is the point; nothing else may fail).
+        await page.goto(`${dev.url}/tasks/no-such-task`, { waitUntil: "networkidle0" });
+        const notFound = await layoutOf(page, width);
+        expect(notFound.compatMode).toBe("CSS1Compat");
+        expect(notFound.scrollWidth).toBeLessThanOrEqual(width);
+      }
+      await page.goto(`${dev.url}/tasks/${ids.stored}`, { waitUntil: "networkidle0" });
+      await screenshot(page, "task-stored-phone");
+    } finally {
+      await page.setViewport({ width: 1280, height: 800 });
+      await signedOut.close();
+    }
+  });
+
   it("the settings check names what this deployment lacks for production", async () => {
     await page.goto(`${dev.url}/settings`);
     const levels = await page.$$eval("[data-setting]", (els) => Object.fromEntries(els.map((e) => [e.getAttribute("data-setting"), e.getAttribute("data-level")])));
@@ -269,6 +415,11 @@ describe("dashboard in Chromium", () => {
     expect(levels.PUBLIC_URL).toBe("warn"); // http://127.0.0.1:…
     expect(levels.WAV_SOURCE_HOSTS).toBe("warn"); // a local host
     expect(levels.WEBHOOK_HMAC_KEY).toBe("ok");
+    const effective = await page.$$eval("[data-effective]", (els) => Object.fromEntries(els.map((e) => [e.getAttribute("data-effective"), e.textContent])));
+    expect(effective.OVERDUE_AFTER_SECONDS).toBe("3600 s — 1 h");
+    expect(effective.NOTIFY_URL).toBe("(not set) — announcements are off");
+    expect(effective.SUNO_API_BASE).toBe(sim.url);
+    expect(await page.$eval("main", (m) => m.textContent)).not.toContain(KEYS.hmacKey);
     await screenshot(page, "settings");
   });
 

@@ -7,6 +7,14 @@
 //   node test/local/start.ts [wrangler dev options]     (--ip/--port say where to call it)
 //
 // LOCAL_CRON_EVERY_SECONDS=<n> ticks every n seconds instead (tests); 0 turns the ticks off.
+//
+// Two things wrangler dev would print that only get in the way here (README, "Development"):
+// - its own line per request (`[wrangler:info] GET /x 200 OK (3ms)`), beside the worker's JSON
+//   request line: wrangler has no switch for it, so its output passes through a filter that drops
+//   exactly those lines (the worker's line stays: it is what production logs too);
+// - a warning with a stack, twice, that it cannot fetch `Request.cf` when offline: the worker reads
+//   nothing from `request.cf`, so it is not fetched (wrangler's documented
+//   CLOUDFLARE_CF_FETCH_ENABLED=false, unless you set that variable yourself).
 
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -32,12 +40,50 @@ if (everySeconds !== null && !(Number.isFinite(everySeconds) && everySeconds >= 
   process.exit(2);
 }
 
+/** wrangler's own request line (`[wrangler:info] GET /path 200 OK (3ms)`), colours or not. */
+const WRANGLER_REQUEST_LINE = /^\[wrangler:info\] [A-Z]+ \/\S* \d{3}\b.*\(\d+ms\)/;
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** Copies wrangler's output, line by line, without its request lines; a partial line goes out after 100 ms. */
+function passThrough(from: NodeJS.ReadableStream, to: NodeJS.WriteStream): void {
+  let pending = "";
+  let flush: NodeJS.Timeout | undefined;
+  const emit = (line: string) => {
+    if (!WRANGLER_REQUEST_LINE.test(line.replace(ANSI, ""))) to.write(line);
+  };
+  from.setEncoding("utf8");
+  from.on("data", (chunk: string) => {
+    clearTimeout(flush);
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf("\n")) !== -1) {
+      emit(pending.slice(0, nl + 1));
+      pending = pending.slice(nl + 1);
+    }
+    if (pending !== "") {
+      flush = setTimeout(() => {
+        emit(pending);
+        pending = "";
+      }, 100);
+    }
+  });
+  from.on("end", () => {
+    clearTimeout(flush);
+    if (pending !== "") emit(pending);
+  });
+}
+
 // wrangler's CLI itself (its bin script is a launcher that would die on SIGTERM without passing
 // it on), started as that launcher does.
 const wranglerCli = createRequire(import.meta.url).resolve("wrangler");
 const devArgs = ["dev", ...args];
 if (!args.includes("--test-scheduled")) devArgs.push("--test-scheduled");
-const child = spawn(process.execPath, ["--no-warnings", wranglerCli, ...devArgs], { stdio: "inherit" });
+const childEnv: NodeJS.ProcessEnv = { ...process.env };
+childEnv.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+// Its output goes through a pipe now: keep wrangler's colours when this script writes to a terminal.
+if (process.stdout.isTTY && childEnv.NO_COLOR === undefined) childEnv.FORCE_COLOR ??= "1";
+const child = spawn(process.execPath, ["--no-warnings", wranglerCli, ...devArgs], { stdio: ["inherit", "pipe", "inherit"], env: childEnv });
+passThrough(child.stdout!, process.stdout);
 
 const log = (line: string) => process.stdout.write(`[local cron] ${line}\n`);
 let running = false;
@@ -91,7 +137,8 @@ child.on("error", (err) => {
   process.stderr.write(`could not start wrangler: ${err.message}\n`);
   process.exit(1);
 });
-child.on("exit", (code, signal) => {
+// "close", not "exit": wrangler's last lines are through the filter by then.
+child.on("close", (code, signal) => {
   clearTimeout(timer);
   const codes: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
   process.exit(code ?? (signal ? (codes[signal] ?? 1) : 1));

@@ -41,7 +41,7 @@ export interface DemoResult {
   ok: boolean;
   problems: string[];
   task: TaskJson | null;
-  /** States as the demo saw them change, in order. */
+  /** The task's states in order, from its own history (GET /api/tasks/:id/events). */
   states: string[];
   servedSha256: string | null;
   downloadedSha256: string | null;
@@ -71,6 +71,34 @@ const EXPECTED: Record<ScenarioName, string> = {
 const short = (s: string | null | undefined, n = 12) => (s ? (s.length > n ? `${s.slice(0, n)}…` : s) : "-");
 const bytes = (n: number) => n.toLocaleString("en-US");
 
+/**
+ * How long a journey line is held back before it is printed. The worker's state changes are read
+ * from its history a poll later (their times are the worker's own), so lines are kept this long
+ * and printed in time order.
+ */
+const HOLD_MS = 2000;
+
+type HistoryEntry = { at: string; type: string; [k: string]: unknown };
+
+/**
+ * The states a task went through, with when, read from its history: registered → pending, a
+ * callback that brought a WAV URL or a transfer attempt → downloading, stored, failed. Polling
+ * GET /api/tasks/:id could miss a state that lasted less than a poll; the history does not.
+ */
+export function statesFromHistory(events: readonly HistoryEntry[]): { state: string; at: number }[] {
+  const out: { state: string; at: number }[] = [];
+  const push = (state: string, at: string) => {
+    if (out.at(-1)?.state !== state) out.push({ state, at: Date.parse(at) });
+  };
+  for (const e of events) {
+    if (e.type === "registered") push("pending", e.at);
+    else if (e.type === "callback" && e.outcome === "applied") push(e.code === 200 ? "downloading" : "failed", e.at);
+    else if (e.type === "transfer_started") push("downloading", e.at);
+    else if (e.type === "stored" || e.type === "failed") push(e.type, e.at);
+  }
+  return out;
+}
+
 export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
   const { sim, worker, app } = opts;
   if (opts.expectAnnouncements && !app) throw new Error("expectAnnouncements needs `app` (your app's receiver)");
@@ -78,11 +106,23 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
   const scenarios = opts.scenarios ?? DEFAULT_SCENARIOS;
   const t0 = Date.now();
   const stamp = t0.toString(36);
-  const at = () => `+${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s`;
   const byId = new Map<string, { kind: ScenarioName }>();
   const byWavPath = new Map<string, SimTask>();
   const quietRuns = new Map<string, number>();
-  const line = (kind: string, taskId: string, text: string) => log(`${at()}  ${kind.padEnd(9)} ${short(taskId)}  ${text}`);
+
+  // Journey lines wait HOLD_MS in a queue and come out in time order (see HOLD_MS).
+  const queue: { at: number; seq: number; text: string }[] = [];
+  let seq = 0;
+  const line = (at: number, kind: string, taskId: string, text: string) => {
+    const stampAt = `+${(Math.max(0, at - t0) / 1000).toFixed(1).padStart(5)}s`;
+    queue.push({ at, seq: seq++, text: `${stampAt}  ${kind.padEnd(9)} ${short(taskId)}  ${text}` });
+  };
+  const flush = (all: boolean) => {
+    queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    const cutoff = all ? Infinity : Date.now() - HOLD_MS;
+    while (queue.length > 0 && queue[0]!.at <= cutoff) log(queue.shift()!.text);
+  };
+  const flusher = setInterval(() => flush(false), 200);
 
   const unsubscribe = sim.on((e: SimEvent) => {
     switch (e.type) {
@@ -90,18 +130,19 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
         if (!byId.has(e.task.taskId)) return;
         const d = e.delivery;
         const what = d.status === null ? `failed (${d.error})` : `HTTP ${d.status} ${d.body.slice(0, 60)}`;
-        line(e.task.scenario.kind, e.task.taskId, `provider → worker callback copy ${d.copy}${d.attempt > 1 ? ` retry ${d.attempt}` : ""}: ${what} (${d.ms.toFixed(0)} ms)`);
+        // At the time it was sent: the worker records it before it answers.
+        line(d.at - d.ms, e.task.scenario.kind, e.task.taskId, `provider → worker callback copy ${d.copy}${d.attempt > 1 ? ` retry ${d.attempt}` : ""}: ${what} (${d.ms.toFixed(0)} ms)`);
         return;
       }
       case "record-info":
-        if (e.task && byId.has(e.taskId)) line(e.task.scenario.kind, e.taskId, `worker polled record-info → ${e.flag}`);
+        if (e.task && byId.has(e.taskId)) line(e.at, e.task.scenario.kind, e.taskId, `worker polled record-info → ${e.flag}`);
         return;
       case "ready":
-        if (byId.has(e.task.taskId)) line(e.task.scenario.kind, e.task.taskId, "provider: conversion finished (record-info now says SUCCESS; no callback will come)");
+        if (byId.has(e.task.taskId)) line(e.at, e.task.scenario.kind, e.task.taskId, "provider: conversion finished (record-info now says SUCCESS; no callback will come)");
         return;
       case "cron-start":
         if (byId.has(e.task.taskId) && e.run === 1) {
-          line(e.task.scenario.kind, e.task.taskId, `overdue: the simulator runs the worker's cron (GET /__scheduled) now, then every few seconds until the worker has the WAV URL`);
+          line(e.at, e.task.scenario.kind, e.task.taskId, `overdue: the simulator runs the worker's cron (GET /__scheduled) now, then every few seconds until the worker has the WAV URL`);
         }
         return;
       case "cron": {
@@ -113,14 +154,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
         }
         const skipped = quiet > 0 ? ` (after ${quiet} run${quiet > 1 ? "s" : ""} that left it alone: a task is polled at most once per 30 s)` : "";
         quietRuns.set(e.task.taskId, 0);
-        line(e.task.scenario.kind, e.task.taskId, `cron run ${e.run}: ${e.status ?? e.error} in ${e.ms.toFixed(0)} ms, ${e.recordInfoCalls} record-info call(s) for this task${skipped}`);
+        line(e.at, e.task.scenario.kind, e.task.taskId, `cron run ${e.run}: ${e.status ?? e.error} in ${e.ms.toFixed(0)} ms, ${e.recordInfoCalls} record-info call(s) for this task${skipped}`);
         return;
       }
       case "wav-end": {
         const task = byWavPath.get(e.served.path);
         if (!task) return;
         const s = e.served;
-        line(task.scenario.kind, task.taskId, `worker fetched the WAV${s.chunked ? " (chunked)" : ""}: ${bytes(s.bytesSent)} B${s.complete ? "" : " (incomplete)"}, sha256 ${short(s.sha256, 16)}`);
+        line(e.at, task.scenario.kind, task.taskId, `worker fetched the WAV${s.chunked ? " (chunked)" : ""}: ${bytes(s.bytesSent)} B${s.complete ? "" : " (incomplete)"}, sha256 ${short(s.sha256, 16)}`);
         return;
       }
       default:
@@ -134,13 +175,51 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
     const task = taskId === null ? undefined : byId.get(taskId);
     if (!task || taskId === null) return;
     const again = r.copy > 1 ? ` again (copy ${r.copy} of ${short(r.id, 16)})` : ` (${short(r.id, 16)})`;
-    if (r.verified) line(task.kind, taskId, `worker → your app: announced ${r.payload!.type} (signature verified)${again} → your app answered ${r.status}`);
-    else line(task.kind, taskId, `worker → your app: announcement REFUSED, signature not verified (${r.error}) → 401`);
+    if (r.verified) line(r.at, task.kind, taskId, `worker → your app: announced ${r.payload!.type} (signature verified)${again} → your app answered ${r.status}`);
+    else line(r.at, task.kind, taskId, `worker → your app: announcement REFUSED, signature not verified (${r.error}) → 401`);
   });
 
   try {
     // Submit every scenario's task through the worker.
-    const started: { scenario: Scenario; simTask: SimTask; musicTaskId: string; states: string[] }[] = [];
+    const started: { scenario: Scenario; simTask: SimTask; musicTaskId: string; states: string[]; printed: number }[] = [];
+    // The worker's own record of each change, with its time; printed once per state change.
+    const syncStates = async (st: (typeof started)[number]) => {
+      let history: { state: string; at: number }[];
+      try {
+        history = statesFromHistory(await worker.events(st.simTask.taskId));
+      } catch {
+        return; // the next change or the end tries again
+      }
+      if (history.length === 0) return;
+      st.states = history.map((h) => h.state);
+      for (; st.printed < history.length; st.printed++) {
+        const h = history[st.printed]!;
+        line(h.at, st.scenario.kind, st.simTask.taskId, `worker: ${history[st.printed - 1]?.state ?? "new"} → ${h.state}`);
+      }
+    };
+    // Follow every task to its final state, from the moment it is submitted.
+    const deadlineMs = (s: Scenario) =>
+      s.kind === "late" ? opts.overdueAfterSeconds * 1000 + 45_000 + (s.pendingPolls ?? 0) * 40_000 : 30_000;
+    const follow = async (st: (typeof started)[number]): Promise<TaskJson | null> => {
+      let syncing: Promise<void> = Promise.resolve();
+      try {
+        return await worker.waitFor(st.simTask.taskId, ["stored", "failed"], {
+          timeoutMs: deadlineMs(st.scenario),
+          intervalMs: 250,
+          onChange: () => {
+            syncing = syncing.then(() => syncStates(st));
+          },
+        });
+      } catch (err) {
+        line(Date.now(), st.scenario.kind, st.simTask.taskId, `worker: gave up waiting (${(err as Error).message})`);
+        return worker.get(st.simTask.taskId);
+      } finally {
+        await syncing;
+        await syncStates(st);
+      }
+    };
+    const following: Promise<TaskJson | null>[] = [];
+
     for (const [i, scenario] of scenarios.entries()) {
       const musicTaskId = `music-${stamp}-${i}`;
       const audioId = `${scenario.kind}-${stamp}-${i}`;
@@ -150,32 +229,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
       if (!simTask) throw new Error(`the worker registered ${task.taskId}, which the simulator never issued`);
       byId.set(task.taskId, { kind: scenario.kind });
       if (simTask.wavUrl) byWavPath.set(new URL(simTask.wavUrl).pathname + new URL(simTask.wavUrl).search, simTask);
-      line(scenario.kind, task.taskId, `submitted: POST /api/tasks → 202 ${task.state} (provider issued WAV task ${task.taskId})`);
-      started.push({ scenario, simTask, musicTaskId, states: [task.state] });
+      line(Date.now(), scenario.kind, task.taskId, `submitted: POST /api/tasks → 202 ${task.state} (provider issued WAV task ${task.taskId})`);
+      const st = { scenario, simTask, musicTaskId, states: [task.state], printed: 1 };
+      started.push(st);
+      const followed = follow(st);
+      followed.catch(() => {}); // awaited below; a submission failing first must not leave it unhandled
+      following.push(followed);
     }
+    const finals = await Promise.all(following);
 
-    // Follow every task to its final state.
-    const deadlineMs = (s: Scenario) =>
-      s.kind === "late" ? opts.overdueAfterSeconds * 1000 + 45_000 + (s.pendingPolls ?? 0) * 40_000 : 30_000;
-    const finals = await Promise.all(
-      started.map(async (st) => {
-        try {
-          return await worker.waitFor(st.simTask.taskId, ["stored", "failed"], {
-            timeoutMs: deadlineMs(st.scenario),
-            intervalMs: 250,
-            onChange: (t) => {
-              if (st.states.at(-1) !== t.state) {
-                st.states.push(t.state);
-                line(st.scenario.kind, t.taskId, `worker: ${st.states.join(" → ")}`);
-              }
-            },
-          });
-        } catch (err) {
-          line(st.scenario.kind, st.simTask.taskId, `worker: gave up waiting (${(err as Error).message})`);
-          return worker.get(st.simTask.taskId);
-        }
-      }),
-    );
     // Let the provider side finish (late duplicates, retries) before judging the callbacks.
     await sim.idle(30_000).catch(() => {});
 
@@ -311,6 +373,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult[]> {
   } finally {
     unsubscribe();
     unsubscribeApp?.();
+    clearInterval(flusher);
+    flush(true);
   }
 }
 

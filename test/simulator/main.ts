@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { formatResults, runDemo } from "./demo.ts";
+import { isAddressInUse, portOwner } from "./port-owner.ts";
 import { SCENARIOS, startSimulator, type Scenario, type ScenarioName, type SimEvent } from "./simulator.ts";
 import type { WavSpec } from "./wav.ts";
 import { WorkerClient } from "./worker-client.ts";
@@ -43,6 +44,11 @@ Options (defaults come from .dev.vars, else .dev.vars.example):
   --quiet                    print only the summary
   -h, --help
 `;
+
+/** "Port 8789, for your app (…), is taken by node … (pid 123)" — or "by another process". */
+function portTaken(port: number, what: string, owner = portOwner(port)): string {
+  return `Port ${port}, for ${what}, is taken by ${owner ?? "another process"}`;
+}
 
 function readVars(): Record<string, string> {
   const file = [".dev.vars", ".dev.vars.example"].find((f) => existsSync(f));
@@ -122,18 +128,39 @@ async function main(): Promise<number> {
       process.stderr.write("NOTIFY_URL is set but NOTIFY_SECRET is not: the worker cannot sign announcements (see .dev.vars.example)\n");
       return 2;
     } else {
-      app = await startYourApp({ secret: vars.NOTIFY_SECRET, port: Number(u.port || 80), host: u.hostname === "localhost" ? "127.0.0.1" : u.hostname.replace(/^\[|\]$/g, ""), path: u.pathname });
+      const appPort = Number(u.port || 80);
+      try {
+        app = await startYourApp({ secret: vars.NOTIFY_SECRET, port: appPort, host: u.hostname === "localhost" ? "127.0.0.1" : u.hostname.replace(/^\[|\]$/g, ""), path: u.pathname });
+      } catch (err) {
+        if (!isAddressInUse(err)) throw err;
+        const owner = portOwner(appPort);
+        const advice = owner?.includes("simulator/main.ts")
+          ? "that is another `npm run simulate`: stop it (Ctrl-C in its terminal), then run this again"
+          : `stop it, or run \`npm run simulate -- ${values.serve ? "--serve " : ""}--no-announcements\` to leave the announcements to it (your own app, say)`;
+        process.stderr.write(`${portTaken(appPort, "your app (NOTIFY_URL in .dev.vars)", owner)}: ${advice}.\n`);
+        return 2;
+      }
       appNote = `your app on ${app.url} verifies announcements with the standardwebhooks package`;
     }
   }
 
-  const sim = await startSimulator({
-    port,
-    apiKey: sunoKey,
-    hmacKey: hmacKey === "" ? null : hmacKey,
-    overdueAfterSeconds: overdue,
-    defaultWav: wav,
-  });
+  let sim;
+  try {
+    sim = await startSimulator({
+      port,
+      apiKey: sunoKey,
+      hmacKey: hmacKey === "" ? null : hmacKey,
+      overdueAfterSeconds: overdue,
+      defaultWav: wav,
+    });
+  } catch (err) {
+    if (!isAddressInUse(err)) throw err;
+    await app?.stop();
+    process.stderr.write(
+      `${portTaken(port, "the provider simulator (SUNO_API_BASE in .dev.vars)")}: stop it first (Ctrl-C in its terminal, if it is \`npm run simulate -- --serve\`), then run this again.\n`,
+    );
+    return 2;
+  }
   const stop = async () => {
     await sim.stop();
     await app?.stop();

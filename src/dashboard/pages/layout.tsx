@@ -1,46 +1,68 @@
 import type { Child } from "hono/jsx";
+import { raw } from "hono/html";
 import type { TaskView } from "../../task/view";
+import type { StateCounts } from "../api";
 import { CSRF_FIELD } from "../csrf";
+import { formatBytes } from "../format";
+import { exactTime, parseTime, relativeTime } from "../time";
 
-export function Layout(props: { title: string; csrf?: string; nav?: "overview" | "tasks" | "settings"; children: Child }) {
+export { formatBytes };
+
+
+/** How often a page whose tasks are still moving reloads itself (dashboard.js reads data-refresh). */
+export const REFRESH_SECONDS = 5;
+
+export function Layout(props: {
+  title: string;
+  csrf?: string;
+  nav?: "overview" | "tasks" | "settings";
+  /** Reload the page every few seconds while something on it is still under way. */
+  refresh?: boolean;
+  children: Child;
+}) {
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="same-origin" />
-        <title>{`${props.title} · WAV callback edge`}</title>
-        <link rel="stylesheet" href="/assets/dashboard.css" />
-        <script src="/assets/dashboard.js" defer></script>
-      </head>
-      <body>
-        <header class="top">
-          <a class="brand" href="/">
-            WAV callback edge
-          </a>
-          {props.csrf !== undefined && (
-            <nav>
-              <a href="/" aria-current={props.nav === "overview" ? "page" : undefined}>
-                Overview
-              </a>
-              <a href="/tasks" aria-current={props.nav === "tasks" ? "page" : undefined}>
-                Tasks
-              </a>
-              <a href="/settings" aria-current={props.nav === "settings" ? "page" : undefined}>
-                Settings
-              </a>
-              <form method="post" action="/sign-out" class="inline">
-                <CsrfField token={props.csrf} />
-                <button type="submit" class="link">
-                  Sign out
-                </button>
-              </form>
-            </nav>
-          )}
-        </header>
-        <main>{props.children}</main>
-      </body>
-    </html>
+    <>
+      {/* Standards mode: without a doctype the browser renders in quirks mode. */}
+      {raw("<!DOCTYPE html>")}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="referrer" content="same-origin" />
+          <title>{`${props.title} · WAV callback edge`}</title>
+          <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+          <link rel="stylesheet" href="/assets/dashboard.css" />
+          <script src="/assets/dashboard.js" defer></script>
+        </head>
+        <body data-refresh={props.refresh ? String(REFRESH_SECONDS) : undefined}>
+          <header class="top">
+            <a class="brand" href="/">
+              WAV callback edge
+            </a>
+            {props.csrf !== undefined && (
+              <nav>
+                <a href="/" aria-current={props.nav === "overview" ? "page" : undefined}>
+                  Overview
+                </a>
+                <a href="/tasks" aria-current={props.nav === "tasks" ? "page" : undefined}>
+                  Tasks
+                </a>
+                <a href="/settings" aria-current={props.nav === "settings" ? "page" : undefined}>
+                  Settings
+                </a>
+                <form method="post" action="/sign-out" class="inline">
+                  <CsrfField token={props.csrf} />
+                  <button type="submit" class="link">
+                    Sign out
+                  </button>
+                </form>
+              </nav>
+            )}
+          </header>
+          <main>{props.children}</main>
+        </body>
+      </html>
+    </>
   );
 }
 
@@ -52,22 +74,15 @@ export function StateBadge(props: { state: string }) {
   return <span class={`badge state-${props.state}`}>{props.state}</span>;
 }
 
-/** A time as UTC text, with the ISO value for machines. */
-export function Time(props: { at: string | null | undefined }) {
-  if (!props.at) return <span class="muted">—</span>;
-  return <time datetime={props.at}>{props.at.replace("T", " ").replace(/\.\d+Z$/, "Z")}</time>;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+/** A time relative to the page's rendering ("3 min ago"), the exact UTC time on hover. */
+export function Time(props: { at: string | null | undefined; now: number }) {
+  const ms = parseTime(props.at);
+  if (ms === null) return <span class="muted">—</span>;
+  return (
+    <time datetime={new Date(ms).toISOString()} title={exactTime(ms)}>
+      {relativeTime(ms, props.now)}
+    </time>
+  );
 }
 
 export function Notice(props: { kind: "ok" | "error"; children: Child }) {
@@ -78,8 +93,29 @@ export function Notice(props: { kind: "ok" | "error"; children: Child }) {
   );
 }
 
+/** Whether a task is still under way (its page and lists holding it refresh themselves). */
+export function inProgress(t: Pick<TaskView, "state">): boolean {
+  return t.state === "pending" || t.state === "downloading";
+}
+
+/** Whether any task is still under way, by the overview's counts. */
+export function anyInProgress(counts: StateCounts): boolean {
+  return counts.pending > 0 || counts.downloading > 0;
+}
+
+/** A task's result column: its size, or why it failed or is being retried. */
+function Result(props: { t: TaskView }) {
+  const t = props.t;
+  if (t.wav) return <>{formatBytes(t.wav.size)}</>;
+  if (t.error) {
+    const retrying = t.state !== "failed";
+    return <span class={retrying ? "warn-text" : "error-text"}>{`${retrying ? "retrying — " : ""}${t.error.code}: ${t.error.message}`}</span>;
+  }
+  return <span class="muted">—</span>;
+}
+
 /** A table of tasks; one card per task on a phone. */
-export function TaskTable(props: { tasks: TaskView[]; empty: string }) {
+export function TaskTable(props: { tasks: TaskView[]; empty: string; now: number }) {
   if (props.tasks.length === 0) return <p class="muted">{props.empty}</p>;
   return (
     <table class="tasks">
@@ -104,11 +140,11 @@ export function TaskTable(props: { tasks: TaskView[]; empty: string }) {
               <StateBadge state={t.state} />
             </td>
             <td data-label="Created">
-              <Time at={t.createdAt} />
+              <Time at={t.createdAt} now={props.now} />
             </td>
-            <td data-label="Attempts">{t.attempts}</td>
+            <td data-label="Attempts">{t.source ? String(t.attempts) : <span class="muted" title="The provider has given no WAV URL: nothing to fetch">—</span>}</td>
             <td data-label="Result">
-              {t.wav ? formatBytes(t.wav.size) : t.error ? <span class="error-text">{`${t.error.code}: ${t.error.message}`}</span> : <span class="muted">—</span>}
+              <Result t={t} />
             </td>
           </tr>
         ))}

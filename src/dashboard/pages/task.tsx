@@ -1,6 +1,7 @@
 import type { HistoryEntry } from "../../task/history";
 import type { TaskView } from "../../task/view";
-import { CsrfField, formatBytes, Layout, Notice, StateBadge, Time } from "./layout";
+import { describeEvent, eventTone } from "../history";
+import { CsrfField, formatBytes, inProgress, Layout, Notice, StateBadge, Time } from "./layout";
 
 /** Outcomes a redirect may report; anything else shows a generic line (never reflected text). */
 export const NOTICES: Record<string, { kind: "ok" | "error"; text: string }> = {
@@ -12,6 +13,15 @@ export const NOTICES: Record<string, { kind: "ok" | "error"; text: string }> = {
   gone: { kind: "error", text: "This task no longer exists (it was deleted)." },
 };
 
+/** What the notification field says, in words. */
+const NOTIFICATION_WORDS: Record<string, string> = {
+  off: "off — NOTIFY_URL is not set, so nothing is announced",
+  waiting: "waiting — announced once the task is stored or failed",
+  pending: "being delivered to your app",
+  delivered: "delivered to your app",
+  failed: "failed — your app never took it (Redeliver sends it again)",
+};
+
 function Detail(props: { name: string; children: unknown }) {
   return (
     <>
@@ -21,27 +31,21 @@ function Detail(props: { name: string; children: unknown }) {
   );
 }
 
-/** A history entry's details (everything but at/type) as short "key: value" text. */
-function entryDetails(e: HistoryEntry): string {
-  return Object.entries(e)
-    .filter(([k]) => k !== "at" && k !== "type")
-    .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
-    .join(" · ");
-}
-
 export function TaskPage(props: {
   csrf: string;
   task: TaskView;
   history: HistoryEntry[] | null;
   link: { url: string; expiresAt: string } | null;
   notice?: string;
+  now: number;
 }) {
   const t = props.task;
   const id = encodeURIComponent(t.taskId);
   const final = t.state === "stored" || t.state === "failed";
   const notice = props.notice ? (NOTICES[props.notice] ?? { kind: "error" as const, text: "The action did not succeed." }) : null;
   return (
-    <Layout title={`Task ${t.taskId}`} csrf={props.csrf} nav="tasks">
+    // A task under way refreshes itself (never a stored one: that would stop its player).
+    <Layout title={`Task ${t.taskId}`} csrf={props.csrf} nav="tasks" refresh={inProgress(t)}>
       <p class="crumbs">
         <a href="/tasks">← Tasks</a>
       </p>
@@ -69,7 +73,7 @@ export function TaskPage(props: {
           </div>
           {props.link && (
             <p class="muted small">
-              The link works without signing in until <Time at={props.link.expiresAt} />.
+              The link works without signing in and expires <Time at={props.link.expiresAt} now={props.now} />.
             </p>
           )}
         </section>
@@ -82,21 +86,29 @@ export function TaskPage(props: {
             <StateBadge state={t.state} />
           </Detail>
           <Detail name="Created">
-            <Time at={t.createdAt} />
+            <Time at={t.createdAt} now={props.now} />
           </Detail>
           <Detail name="Updated">
-            <Time at={t.updatedAt} />
+            <Time at={t.updatedAt} now={props.now} />
           </Detail>
-          <Detail name="Attempts">{t.attempts}</Detail>
-          {t.nextAttemptAt !== undefined && (
-            <Detail name="Next attempt">
-              <Time at={t.nextAttemptAt} />
+          <Detail name="Source">
+            {t.source ? (
+              <span class="mono wrap">{t.source.url}</span>
+            ) : (
+              <span class="muted">{t.state === "failed" ? "none: the provider never gave a WAV URL" : "not known yet: the provider has not given a WAV URL"}</span>
+            )}
+          </Detail>
+          <Detail name="Transfer attempts">
+            {t.source ? String(t.attempts) : <span class="muted">{t.state === "failed" ? "none: there was nothing to fetch" : "none yet"}</span>}
+          </Detail>
+          {t.nextAttemptAt && inProgress(t) && (
+            <Detail name={t.state === "pending" ? "Next poll" : "Next attempt"}>
+              <Time at={t.nextAttemptAt} now={props.now} />
             </Detail>
           )}
-          <Detail name="Source">{t.source ? <span class="mono wrap">{t.source.url}</span> : <span class="muted">not known yet</span>}</Detail>
           {t.wav && (
             <>
-              <Detail name="Size">{`${formatBytes(t.wav.size)} (${t.wav.size} bytes)`}</Detail>
+              <Detail name="Size">{`${formatBytes(t.wav.size)} (${t.wav.size.toLocaleString("en-US")} bytes)`}</Detail>
               <Detail name="SHA-256">
                 <span class="mono wrap">{t.wav.sha256}</span>
               </Detail>
@@ -106,14 +118,15 @@ export function TaskPage(props: {
             </>
           )}
           {t.error && (
-            <Detail name="Error">
-              <span class="error-text">{`${t.error.code}: ${t.error.message}`}</span>
+            <Detail name={t.state === "failed" ? "Error" : "Last error"}>
+              <span class={t.state === "failed" ? "error-text wrap" : "warn-text wrap"}>{`${t.error.code}: ${t.error.message}`}</span>
+              {t.state !== "failed" && <span class="muted">{" — being retried"}</span>}
             </Detail>
           )}
           {t.music && <Detail name="Track">{`music task ${t.music.taskId}, audio ${t.music.audioId}`}</Detail>}
           {t.notification && (
             <Detail name="Notification">
-              {`${t.notification.state}${t.notification.attempts ? `, ${t.notification.attempts} attempt(s)` : ""}${t.notification.lastStatus ? `, last answer ${t.notification.lastStatus}` : ""}`}
+              {`${NOTIFICATION_WORDS[t.notification.state] ?? t.notification.state}${t.notification.attempts ? `; ${t.notification.attempts} attempt${t.notification.attempts === 1 ? "" : "s"}` : ""}${t.notification.lastStatus ? `, last answer ${t.notification.lastStatus}` : ""}`}
             </Detail>
           )}
         </dl>
@@ -128,7 +141,8 @@ export function TaskPage(props: {
               <button type="submit">Retry</button>
             </form>
           )}
-          {final && (
+          {/* Without NOTIFY_URL there is nothing to redeliver (the API would answer 409). */}
+          {final && t.notification.state !== "off" && (
             <form method="post" action={`/tasks/${id}/notify`} data-confirm={`Send the announcement for ${t.taskId} again?`}>
               <CsrfField token={props.csrf} />
               <button type="submit" class="secondary">
@@ -136,6 +150,12 @@ export function TaskPage(props: {
               </button>
             </form>
           )}
+          <form method="post" action={`/tasks/${id}/delete`} data-confirm={`Delete task ${t.taskId}? Its WAV, state and history are removed; this cannot be undone.`}>
+            <CsrfField token={props.csrf} />
+            <button type="submit" class="danger">
+              Delete task
+            </button>
+          </form>
         </div>
       </section>
 
@@ -146,9 +166,9 @@ export function TaskPage(props: {
         ) : (
           <ol class="timeline">
             {props.history.map((e) => (
-              <li data-type={e.type}>
-                <Time at={e.at} /> <strong>{e.type}</strong>
-                {entryDetails(e) && <div class="muted small">{entryDetails(e)}</div>}
+              <li data-type={e.type} class={`tone-${eventTone(e)}`}>
+                <Time at={e.at} now={props.now} />
+                <div class="event-text">{describeEvent(e, props.now)}</div>
               </li>
             ))}
           </ol>
