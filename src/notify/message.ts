@@ -22,8 +22,8 @@ export interface AnnouncementInput {
   type: AnnouncementType;
   /** When the task reached the state announced (epoch ms); the body's `timestamp`. */
   reachedAt: number;
-  /** The task as the API shows it, as it is when this attempt is sent. */
-  task: { files?: { name: string }[] } & object;
+  /** The task as the API shows it (TaskView), as it is when this attempt is sent. */
+  task: object;
   /** A stored WAV task's link to its WAV (as /link makes it). expiresAt: ISO or epoch ms. */
   download?: { url: string; expiresAt: string | number };
   /** A link for each stored file (also in `.failed`, for the files that were stored). */
@@ -41,6 +41,7 @@ export function announcementBody(input: AnnouncementInput): string {
     data.downloadExpiresAt = new Date(input.download.expiresAt).toISOString();
   }
   if (input.files && Array.isArray(data.files)) {
+    // Each stored file gets its own link beside its other fields.
     const links = new Map(input.files.map((f) => [f.name, f]));
     data.files = (data.files as { name: string }[]).map((f) => {
       const link = links.get(f.name);

@@ -438,7 +438,7 @@ export class TaskShard extends DurableObject<Env> {
     const now = Date.now();
     let retried = 0;
     for (const taskId of this.store.failedTaskIds(limit)) {
-      const { before, after } = this.commit(taskId, { type: "retryRequested" }, now);
+      const { before, after } = this.commit(taskId, { type: "retryRequested", bulk: true }, now);
       if (before?.state === "failed" && after !== before) retried++;
     }
     if (retried > 0) await this.armAlarm();

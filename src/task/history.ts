@@ -23,7 +23,7 @@ export interface HistoryNote {
 /** The entries an applied event means, in order (none when it changed nothing worth telling). */
 export function meaningOf(before: Task | null, event: TaskEvent, after: Task | null): HistoryNote[] {
   const notes: HistoryNote[] = [];
-  if (event.type === "retryRequested" && before) notes.push({ type: "retry_requested", detail: { state: before.state } });
+  if (event.type === "retryRequested" && before) notes.push({ type: "retry_requested", detail: { state: before.state, ...(event.bulk ? { bulk: true } : {}) } });
   if (after === null || after === before) return notes;
 
   if (event.type === "registered" && before === null) {
@@ -62,7 +62,8 @@ function fileChanges(t: Task, was: TaskFile | null, f: TaskFile): HistoryNote[] 
   }
   if (was?.running && f.running === null && f.state !== "stored") {
     const final = f.state === "failed";
-    return [{ type: "transfer_failed", detail: { ...file, attempt: was.attempts, code: f.error?.code ?? null, retryable: !final, nextAttemptAt: final ? null : iso(f.dueAt) } }];
+    const detail = { ...file, attempt: was.attempts, code: f.error?.code ?? null, message: f.error?.message ?? null };
+    return [{ type: "transfer_failed", detail: { ...detail, retryable: !final, nextAttemptAt: final ? null : iso(f.dueAt) } }];
   }
   // Each file of a task with several; a lone file is told by the task's own `stored`.
   if (f.state === "stored" && was?.state !== "stored" && t.files.length > 1) {

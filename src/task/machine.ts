@@ -144,7 +144,8 @@ export type TaskEvent =
   /** record-info had nothing usable about this task (`data: null`, SUCCESS without a URL). */
   | { type: "pollNoResult"; message: string }
   | { type: "expired" }
-  | { type: "retryRequested" }
+  /** POST /retry; `bulk` when it came with every other failed task (POST /api/tasks/retry). */
+  | { type: "retryRequested"; bulk?: boolean }
   | NotificationEvent;
 
 /** A file offer whose inline content, if any, has been kept under its own R2 key. */

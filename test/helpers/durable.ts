@@ -48,15 +48,25 @@ export async function runDue(taskId: string, rounds = 6): Promise<void> {
 export async function crashMidAttempt(taskId: string, opts: { leftoverUploadId?: string; evict?: boolean } = {}): Promise<boolean> {
   const job = await runInDurableObject(shardOf(taskId), (instance) => {
     // The shard's own transition, as its alarm makes it (private to the class, used here alone).
-    const shard = instance as unknown as { commit(id: string, e: { type: "transferStarted" }, now: number): { after: Task } };
-    const { after } = shard.commit(taskId, { type: "transferStarted" }, Date.now());
-    return { kind: "transfer", taskId, attempt: after.attempts, sourceUrl: after.sourceUrl!, refreshUrl: false, adopt: false } satisfies RunnerJob;
+    const shard = instance as unknown as { commit(id: string, e: { type: "transferStarted"; file: string }, now: number): { after: Task } };
+    const name = `${taskId}.wav`;
+    const { after } = shard.commit(taskId, { type: "transferStarted", file: name }, Date.now());
+    const file = after.files.find((f) => f.name === name)!;
+    return {
+      kind: "transfer",
+      taskId,
+      taskKind: "wav",
+      file: { name, key: `wav/${taskId}.wav`, contentType: file.contentType, source: file.source },
+      epoch: file.running!.epoch,
+      refreshUrl: false,
+      adopt: false,
+    } satisfies RunnerJob;
   });
   const runner = await prepareRunner(taskId);
   await runInDurableObject(runner, async (_i, state) => {
-    state.storage.sql.exec("INSERT OR REPLACE INTO jobs (kind, job, phase, report) VALUES ('transfer', ?, 'running', NULL)", JSON.stringify(job));
+    state.storage.sql.exec("INSERT OR REPLACE INTO jobs (kind, job, phase, report) VALUES (?, ?, 'running', NULL)", `transfer:${job.file.name}`, JSON.stringify(job));
     // The dead attempt had started a multipart upload (a chunked source) when it died.
-    if (opts.leftoverUploadId) state.storage.sql.exec("INSERT INTO uploads (upload_id, task_id) VALUES (?, ?)", opts.leftoverUploadId, taskId);
+    if (opts.leftoverUploadId) state.storage.sql.exec("INSERT INTO multipart (upload_id, key) VALUES (?, ?)", opts.leftoverUploadId, job.file.key);
     // The runtime's retry of the dead alarm; in the future here so that only this test runs it.
     await state.storage.setAlarm(Date.now() + 60_000);
   });

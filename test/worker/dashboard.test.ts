@@ -442,7 +442,7 @@ describe("task pages in words", () => {
     // so the page is rendered from such a task's JSON (the browser tests see one through HTTP).
     const task = (await jsonOf(await api(`/api/tasks/${on}`))) as TaskView;
     const off: TaskView = { ...task, notification: { state: "off", attempts: 0, lastStatus: null, nextAttemptAt: null, deliveredAt: null } };
-    const html = String(await TaskPage({ csrf: "x", task: off, events: [], link: null, now: Date.now() }));
+    const html = String(await TaskPage({ csrf: "x", task: off, history: [], link: null, now: Date.now() }));
     expect(textOf(html)).toContain("off — NOTIFY_URL is not set");
     expect(html).not.toContain("/notify");
     expect(html).toContain(`action="/tasks/${on}/retry"`);

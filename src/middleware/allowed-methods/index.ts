@@ -9,6 +9,8 @@ import type { AppEnv } from "../../http/types";
 
 interface CompiledRoute {
   pattern: RegExp;
+  /** A path without parameters (/api/tasks/retry) wins over one with (/api/tasks/:taskId). */
+  fixed: boolean;
   methods: ReadonlySet<string>;
 }
 
@@ -41,9 +43,11 @@ export const allowedMethods = (routes: () => readonly { method: string; path: st
   let compiled: CompiledRoute[] | null = null;
   return createMiddleware<AppEnv>(async (c, next) => {
     // Compiled at the first request: Hono takes no routes once it has answered one.
-    compiled ??= [...routeMethods(routes())].map(([path, methods]) => ({ pattern: compile(path), methods }));
-    // Every route whose pattern matches (/api/tasks/retry is also /api/tasks/:taskId).
-    const matching = compiled.filter((r) => r.pattern.test(c.req.path));
+    compiled ??= [...routeMethods(routes())].map(([path, methods]) => ({ pattern: compile(path), fixed: !path.includes(":"), methods }));
+    // The route named exactly by the path if there is one (/api/tasks/retry is never a task id),
+    // else every route whose pattern matches.
+    const all = compiled.filter((r) => r.pattern.test(c.req.path));
+    const matching = all.some((r) => r.fixed) ? all.filter((r) => r.fixed) : all;
     // Unknown paths go on to the routers (and their 404).
     if (matching.length > 0 && !matching.some((r) => r.methods.has(c.req.method))) {
       const allow = [...new Set(matching.flatMap((r) => [...r.methods]))].join(", ");

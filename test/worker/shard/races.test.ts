@@ -52,8 +52,10 @@ describe("a shard that waits", () => {
       kind: "transfer",
       taskId,
       runnerId: oldId,
-      attempt: 1,
-      result: { ok: true, wav: { key: `wav/${taskId}.wav`, size: 1, sha256: "0".repeat(64), contentType: "audio/wav" } },
+      file: `${taskId}.wav`,
+      key: `wav/${taskId}.wav`,
+      epoch: 1,
+      result: { ok: true, stored: { key: `wav/${taskId}.wav`, size: 1, sha256: "0".repeat(64), contentType: "audio/wav" } },
     });
     expect(await getTask(taskId)).toMatchObject({ state: "downloading", wav: null });
     expect((await api(`/api/tasks/${taskId}/wav`)).status).toBe(404);
