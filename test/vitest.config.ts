@@ -36,6 +36,9 @@ export default defineConfig({
   test: {
     include: ["test/worker/**/*.test.ts"],
     globalSetup: ["test/helpers/expected-runtime-noise.ts"],
+    // Every test file answers outbound fetches with fake-net, whether it imports it or not: no
+    // test reaches a real host (or even looks one up).
+    setupFiles: ["test/helpers/fake-net.ts"],
     testTimeout: 30_000,
   },
 });
