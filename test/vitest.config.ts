@@ -1,11 +1,13 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { quietViteLogger } from "./helpers/vite-logger.ts";
 
 // Worker tests run inside workerd with the real Durable Object and R2 bindings from
 // wrangler.toml. Only the settings a test needs differ from the defaults; outbound fetches to
 // the provider and WAV hosts are answered by test/helpers/fake-net.ts.
 export default defineConfig({
   plugins: [
+    quietViteLogger(),
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
