@@ -41,6 +41,8 @@ export default defineConfig({
     // Every test file answers outbound fetches with fake-net, whether it imports it or not: no
     // test reaches a real host (or even looks one up).
     setupFiles: ["test/helpers/fake-net.ts"],
+    // The worker's console lines show for a failing test only.
+    silent: "passed-only",
     testTimeout: 30_000,
   },
 });
