@@ -29,10 +29,13 @@ export interface SuiteResult extends SuiteCounts {
   seconds: number;
 }
 
-/** A suite that failed with no failed test (a hook, an import, an error outside tests, a crash) counts one failure. */
+/**
+ * Failed tests, plus each file that failed without a failed test (a hook or an import threw) and
+ * each error outside tests; a suite that exited non-zero with none of these (a crash) counts one.
+ */
 export function failures(r: SuiteResult): number {
-  if (r.failed > 0) return r.failed;
-  return r.exitCode !== 0 || r.failedFiles > 0 || r.errors > 0 ? 1 : 0;
+  const n = r.failed + r.failedFiles + r.errors;
+  return n === 0 && r.exitCode !== 0 ? 1 : n;
 }
 
 /** The closing line: the sums over the suites. */
@@ -62,7 +65,7 @@ async function runSuite(name: string, config: string, extraArgs: string[]): Prom
   const countsFile = join(dir, "counts.json");
   const started = performance.now();
   try {
-    const child = spawn(process.execPath, [vitestBin, "run", "--config", config, "--reporter", "./test/quiet-reporter.ts", ...extraArgs], {
+    const child = spawn(process.execPath, [vitestBin, "run", "--config", config, "--reporter", join(ROOT, "test/quiet-reporter.ts"), ...extraArgs], {
       cwd: ROOT,
       stdio: ["ignore", "inherit", "inherit"],
       env: { ...process.env, VITEST_COUNTS_FILE: countsFile },

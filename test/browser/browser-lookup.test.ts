@@ -88,7 +88,8 @@ describe("which browser", () => {
 
   it("the bundled Chromium is the major version puppeteer-core is made for", async () => {
     const { path } = await bundledChromium();
-    const printed = execFileSync(path, ["--version"], { encoding: "utf8" }).trim();
+    checkSharedLibraries(path); // says which library is missing, if one is
+    const printed = execFileSync(path, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
     const major = /(\d+)\.\d+\.\d+\.\d+/.exec(printed)?.[1];
     const wanted = PUPPETEER_REVISIONS.chrome.split(".")[0];
     const pinned = bundledVersion();
