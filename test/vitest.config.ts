@@ -1,11 +1,13 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { quietViteLogger } from "./helpers/vite-logger.ts";
 
 // Worker tests run inside workerd with the real Durable Object and R2 bindings from
 // wrangler.toml. Only the settings a test needs differ from the defaults; outbound fetches to
 // the provider and WAV hosts are answered by test/helpers/fake-net.ts.
 export default defineConfig({
   plugins: [
+    quietViteLogger(),
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
@@ -37,6 +39,11 @@ export default defineConfig({
   test: {
     include: ["test/worker/**/*.test.ts"],
     globalSetup: ["test/helpers/expected-runtime-noise.ts"],
+    // Every test file answers outbound fetches with fake-net, whether it imports it or not: no
+    // test reaches a real host (or even looks one up).
+    setupFiles: ["test/helpers/fake-net.ts"],
+    // The worker's console lines show for a failing test only.
+    silent: "passed-only",
     testTimeout: 30_000,
   },
 });

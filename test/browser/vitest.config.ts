@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ["test/browser/**/*.test.ts"],
     environment: "node",
+    // Console lines show for a failing test only.
+    silent: "passed-only",
     pool: "forks",
     fileParallelism: false,
     testTimeout: 90_000,

@@ -77,7 +77,9 @@ describe("announcements to your app", () => {
     const again = await app.waitFor((r) => r.payload?.data.taskId === stored.taskId && r.copy === before.length + 1, 10_000);
     expect(again.id).toBe(before[0]!.id);
     expect(again.verified).toBe(true);
-    const history = await worker.events(stored.taskId);
-    expect(history.filter((e) => e.type === "notification").map((e) => e.outcome)).toEqual(["delivered", "delivered"]);
+    // The app has answered; the worker records that answer a moment later (the runner reports to
+    // the shard): waited for, not assumed.
+    const outcomes = async () => (await worker.events(stored.taskId)).filter((e) => e.type === "notification").map((e) => e.outcome);
+    await expect.poll(outcomes, { timeout: 10_000, interval: 100 }).toEqual(["delivered", "delivered"]);
   });
 });

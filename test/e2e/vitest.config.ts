@@ -8,6 +8,8 @@ export default defineConfig({
   test: {
     include: ["test/e2e/**/*.test.ts"],
     environment: "node",
+    // Console lines show for a failing test only.
+    silent: "passed-only",
     pool: "forks",
     fileParallelism: true,
     maxWorkers: 2,

@@ -85,6 +85,13 @@ export async function waitForState(taskId: string, states: string[], timeoutMs =
   throw new Error(`task ${taskId} did not reach ${states.join("|")}; last seen: ${JSON.stringify(last)}`);
 }
 
+/** Returns once Date.now() has moved past its value at the call: things made one after another get distinct times. */
+export async function clockTick(): Promise<void> {
+  const start = Date.now();
+  // In workerd the clock moves only across I/O, a timer included.
+  while (Date.now() <= start) await new Promise((r) => setTimeout(r, 1));
+}
+
 let counter = 0;
 /** A task id no other test uses (storage and alarms outlive a single test). */
 export function uniqueTaskId(prefix = "t"): string {

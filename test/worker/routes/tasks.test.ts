@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { TaskView } from "../../../src/task/view";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, wavResponse } from "../../helpers/wav";
-import { api, API_TOKEN, callWith, getTask, sendCallback, successBody, uniqueTaskId, waitForAnnounced, waitForState, jsonOf } from "../../helpers/worker";
+import { api, API_TOKEN, callWith, clockTick, getTask, sendCallback, successBody, uniqueTaskId, waitForAnnounced, waitForState, jsonOf } from "../../helpers/worker";
 
 const GENERATE = "https://provider.test/api/v1/wav/generate";
 
@@ -142,7 +142,7 @@ describe("GET /api/tasks", () => {
       const id = uniqueTaskId("list");
       mine.push(id);
       await api(`/api/tasks/${id}`, { method: "PUT" });
-      await new Promise((r) => setTimeout(r, 2)); // distinct creation times
+      await clockTick(); // distinct creation times
     }
     const pages = await allPages("limit=3");
     expect(pages.every((p) => p.length <= 3)).toBe(true);
