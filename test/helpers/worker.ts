@@ -43,14 +43,15 @@ export async function signature(taskId: string, timestamp: number, key = HMAC_KE
   return btoa(String.fromCharCode(...new Uint8Array(mac)));
 }
 
-/** A callback signed the way the provider signs it. */
+/** A callback signed the way the provider signs it, to /callbacks/<kind> (wav unless given). */
 export async function sendCallback(
   body: unknown,
-  opts: { taskId?: string; timestamp?: number; key?: string; query?: string; headers?: Record<string, string> } = {},
+  opts: { kind?: string; taskId?: string; timestamp?: number; key?: string; query?: string; headers?: Record<string, string> } = {},
 ): Promise<Response> {
-  const taskId = opts.taskId ?? (body as { data?: { task_id?: string } }).data?.task_id ?? "";
+  const b = body as { task_id?: string; data?: { task_id?: string; taskId?: string } };
+  const taskId = opts.taskId ?? b.data?.task_id ?? b.data?.taskId ?? b.task_id ?? "";
   const timestamp = opts.timestamp ?? Math.floor(Date.now() / 1000);
-  return call(`/callbacks/wav${opts.query ?? ""}`, {
+  return call(`/callbacks/${opts.kind ?? "wav"}${opts.query ?? ""}`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
