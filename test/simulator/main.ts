@@ -1,27 +1,30 @@
 // `npm run simulate`: the provider simulator, "your app" (the receiver of the worker's signed
 // announcements, at NOTIFY_URL) and the demo. With the worker running (`npm start` in another
-// terminal), it submits one task per scenario through the worker, prints each task's journey —
-// submit → callback → stored → announced — checks the outcome, and exits 0 only when every task
-// ended as expected.
+// terminal), it plays one task per scenario — WAV conversions submitted through the worker, and
+// every other product (music, stems, video, cover, midi, lyrics) as your app would ask the
+// provider for it — prints each task's journey — submit → callbacks → stored → announced — and
+// each task's files with their sha256, checks the outcome, and exits 0 only when every task ended
+// as expected.
 //
-//   npm run simulate                          # the demo: success, failure, duplicate, late
-//   npm run simulate -- --scenarios success,late --wav-seconds 30
+//   npm run simulate                          # the demo: every product, and the WAV scenarios
+//   npm run simulate -- --scenarios success,late,music,music:late --wav-seconds 30
 //   npm run simulate -- --serve               # only the provider, until Ctrl-C
 //   npm run simulate -- --help
 
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { formatResults, runDemo } from "./demo.ts";
+import { DEFAULT_SCENARIOS, formatResults, runDemo, scenarioLabel } from "./demo.ts";
 import { isAddressInUse, portOwner } from "./port-owner.ts";
-import { SCENARIOS, startSimulator, type Scenario, type ScenarioName, type SimEvent } from "./simulator.ts";
+import { PRODUCT_API, PRODUCTS, SCENARIOS, startSimulator, type Product, type Scenario, type ScenarioName, type SimEvent } from "./simulator.ts";
 import type { WavSpec } from "./wav.ts";
 import { WorkerClient } from "./worker-client.ts";
 import { startYourApp, type YourApp } from "./your-app.ts";
 
 const HELP = `npm run simulate -- [options]
 
-A local stand-in for the Suno API ("Convert to WAV"), and a demo of the worker against it.
-Start the worker first, in another terminal: npm start
+A local stand-in for the Suno API (every product: WAV, music, stems, video, cover images, MIDI,
+lyrics), and a demo of the worker against it. Start the worker first, in another terminal:
+npm start
 
 Options (defaults come from .dev.vars, else .dev.vars.example):
   --worker <url>             the worker's origin (PUBLIC_URL; http://127.0.0.1:8787)
@@ -30,11 +33,18 @@ Options (defaults come from .dev.vars, else .dev.vars.example):
   --hmac-key <k>             key to sign callbacks with (WEBHOOK_HMAC_KEY); "" sends them unsigned
   --suno-key <k>             bearer key the worker must send (SUNO_API_KEY)
   --overdue <s>              the worker's OVERDUE_AFTER_SECONDS (when to run its cron for late tasks)
-  --scenarios <list>         comma-separated, from: ${SCENARIOS.join(", ")} (default: all four)
+  --scenarios <list>         comma-separated; default: ${DEFAULT_SCENARIOS.map(scenarioLabel).join(",")}
+                               ${SCENARIOS.join(", ")}: a WAV conversion, submitted through the worker
+                               <kind>: that product's task (${PRODUCTS.filter((p) => p !== "wav").join(", ")}), its callbacks
+                               as the provider sends them (music: text → first → complete)
+                               <kind>:<scenario>: that product with another scenario, e.g. music:late
+                               (no callback: registered with PUT {"kind"}, then polled by the cron),
+                               stems:failure, cover:duplicate
   --wav-seconds <s>          length of each WAV (default 2 s of 48 kHz stereo ≈ 375 KiB)
   --wav-bytes <n>            size of each WAV in bytes instead
   --chunked                  serve WAVs without Content-Length (chunked)
-  --failure-code <n>         code of the failure callback (400, 451, 500, 501; default 451)
+  --failure-code <n>         code of failure callbacks (default: the product's documented one;
+                             451 for WAVs)
   --late-pending-polls <n>   record-info says PENDING this many times before SUCCESS (default 0;
                              each one costs the worker's 30 s minimum poll interval)
   --no-announcements         do not start your app or expect announcements (as when NOTIFY_URL
@@ -44,6 +54,16 @@ Options (defaults come from .dev.vars, else .dev.vars.example):
   --quiet                    print only the summary
   -h, --help
 `;
+
+/** A --scenarios entry as a scenario: "late" (a WAV one), "music", "music:late"; null when unknown. */
+function parseScenario(token: string): Scenario | null {
+  const [a, b] = token.split(":");
+  if (b === undefined && (SCENARIOS as readonly string[]).includes(a!)) return { kind: a as ScenarioName };
+  if (!(PRODUCTS as readonly string[]).includes(a!)) return null;
+  const kind = b ?? "success";
+  if (!(SCENARIOS as readonly string[]).includes(kind)) return null;
+  return { kind: kind as ScenarioName, product: a as Product };
+}
 
 /** "Port 8789, for your app (…), is taken by node … (pid 123)" — or "by another process". */
 function portTaken(port: number, what: string, owner = portOwner(port)): string {
@@ -99,19 +119,20 @@ async function main(): Promise<number> {
   else if (values["wav-seconds"] !== undefined) wav.seconds = Number(values["wav-seconds"]);
   else wav.seconds = 2;
   if (values.chunked) wav.chunked = true;
-  const kinds = (values.scenarios ?? SCENARIOS.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
-  for (const k of kinds) {
-    if (!(SCENARIOS as readonly string[]).includes(k)) {
-      process.stderr.write(`unknown scenario "${k}"; choose from ${SCENARIOS.join(", ")}\n`);
+  const tokens = values.scenarios === undefined ? DEFAULT_SCENARIOS.map(scenarioLabel) : values.scenarios.split(",").map((s) => s.trim()).filter(Boolean);
+  const scenarios: Scenario[] = [];
+  for (const token of tokens) {
+    const parsed = parseScenario(token);
+    if (!parsed) {
+      process.stderr.write(`unknown scenario "${token}"; choose from ${SCENARIOS.join(", ")} (WAV), a kind (${PRODUCTS.filter((p) => p !== "wav").join(", ")}), or <kind>:<scenario> such as music:late\n`);
       return 2;
     }
+    const s: Scenario = parsed.product ? parsed : { ...parsed, wav };
+    if (s.kind === "failure" && values["failure-code"]) s.failureCode = Number(values["failure-code"]);
+    if (s.kind === "late" && values["late-pending-polls"]) s.pendingPolls = Number(values["late-pending-polls"]);
+    scenarios.push(s);
   }
-  const scenarios: Scenario[] = kinds.map((kind) => {
-    const s: Scenario = { kind: kind as ScenarioName, wav };
-    if (kind === "failure" && values["failure-code"]) s.failureCode = Number(values["failure-code"]);
-    if (kind === "late" && values["late-pending-polls"]) s.pendingPolls = Number(values["late-pending-polls"]);
-    return s;
-  });
+  const labels = scenarios.map(scenarioLabel);
 
   const log = values.quiet ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
 
@@ -169,13 +190,15 @@ async function main(): Promise<number> {
 
   if (values.serve) {
     log(`provider simulator on ${sim.url} (bearer ${sunoKey}; callbacks ${hmacKey ? "signed" : "unsigned"}; Ctrl-C to stop)`);
-    log(`  POST ${sim.url}/api/v1/wav/generate   GET ${sim.url}/api/v1/wav/record-info?taskId=   GET ${sim.url}/wav/<name>.wav?seconds=|bytes=[&chunked=1]`);
+    for (const p of PRODUCTS) log(`  ${p.padEnd(7)} POST ${sim.url}${PRODUCT_API[p].generate}   GET ${sim.url}${PRODUCT_API[p].recordInfo}?taskId=`);
+    log(`  files   GET ${sim.url}/wav/<name>.wav?seconds=|bytes=[&chunked=1]   GET ${sim.url}/media/<name>.<mp3|jpeg|png|mp4>`);
+    log(`  a generate request plays the scenario its audioId (or prompt) starts with: ${SCENARIOS.join(", ")} (default success)`);
     sim.on((e: SimEvent) => {
       const t = new Date(e.at).toISOString().slice(11, 23);
-      if (e.type === "submitted") log(`${t} generate → ${e.task.taskId} (${e.task.scenario.kind}) callBackUrl ${e.task.callBackUrl}`);
-      else if (e.type === "callback") log(`${t} callback ${e.task.taskId} copy ${e.delivery.copy} → ${e.delivery.status ?? e.delivery.error}`);
-      else if (e.type === "record-info") log(`${t} record-info ${e.taskId} → ${e.flag}`);
-      else if (e.type === "wav-end") log(`${t} served ${e.served.path}: ${e.served.bytesSent} B${e.served.complete ? "" : " (cut short)"} sha256 ${e.served.sha256}`);
+      if (e.type === "submitted") log(`${t} ${e.task.product} generate → ${e.task.taskId} (${e.task.scenario.kind}) callBackUrl ${e.task.callBackUrl}`);
+      else if (e.type === "callback") log(`${t} callback ${e.task.taskId}${e.delivery.stage ? ` ${e.delivery.stage}` : ""} copy ${e.delivery.copy} → ${e.delivery.status ?? e.delivery.error}`);
+      else if (e.type === "record-info") log(`${t} ${e.product} record-info ${e.taskId} → ${e.flag}`);
+      else if (e.type === "wav-end" || e.type === "file-end") log(`${t} served ${e.served.path}: ${e.served.bytesSent} B${e.served.complete ? "" : " (cut short)"} sha256 ${e.served.sha256}`);
       else if (e.type === "cron") log(`${t} /__scheduled → ${e.status ?? e.error}`);
     });
     log(appNote);
@@ -197,11 +220,19 @@ async function main(): Promise<number> {
   }
   log(`provider simulator on ${sim.url}; worker at ${workerUrl}; late tasks are polled after ${overdue} s`);
   log(appNote);
-  log(`scenarios: ${kinds.join(", ")}; WAVs ${wav.bytes !== undefined ? `${wav.bytes} B` : `${wav.seconds} s`}${wav.chunked ? ", chunked" : ""}\n`);
+  log(`scenarios: ${labels.join(", ")}; WAVs ${wav.bytes !== undefined ? `${wav.bytes} B` : `${wav.seconds} s`}${wav.chunked ? ", chunked" : ""}\n`);
   const t0 = Date.now();
   let results;
   try {
-    results = await runDemo({ sim, worker, scenarios, overdueAfterSeconds: overdue, log, ...(app ? { app, expectAnnouncements: true } : {}) });
+    results = await runDemo({
+      sim,
+      worker,
+      scenarios,
+      overdueAfterSeconds: overdue,
+      log,
+      ...(vars.CALLBACK_TOKEN ? { callbackToken: vars.CALLBACK_TOKEN } : {}),
+      ...(app ? { app, expectAnnouncements: true } : {}),
+    });
   } catch (err) {
     process.stderr.write(`demo failed: ${(err as Error).message}\n`);
     await stop();

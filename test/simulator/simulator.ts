@@ -1,35 +1,79 @@
-// A local stand-in for the Suno API's WAV endpoints (SPEC.md, "Provider facts"), on node:http:
+// A local stand-in for the Suno API (SPEC.md, "Provider facts" and "Every kind of task"), on
+// node:http. Every product the worker keeps has its endpoints here, in the shapes the provider's
+// docs show (/work/notes/kinds.md has them side by side):
 //
-//   POST /api/v1/wav/generate      bearer check; answers a fresh WAV task id and plays the
-//                                   task's scenario against the callBackUrl it was given
-//   GET  /api/v1/wav/record-info   the task's state as the provider would report it
+//   POST <generate>                 bearer check; answers a fresh task id and plays the task's
+//                                   scenario against the callBackUrl it was given
+//   GET  <record-info>?taskId=      the task's state as the provider would report it
+//
+//   product  generate                        record-info
+//   wav      /api/v1/wav/generate            /api/v1/wav/record-info
+//   music    /api/v1/generate                /api/v1/generate/record-info
+//   stems    /api/v1/vocal-removal/generate  /api/v1/vocal-removal/record-info
+//   video    /api/v1/mp4/generate            /api/v1/mp4/record-info
+//   cover    /api/v1/suno/cover/generate     /api/v1/suno/cover/record-info
+//   midi     /api/v1/midi/generate           /api/v1/midi/record-info
+//   lyrics   /api/v1/lyrics                  /api/v1/lyrics/record-info
+//
 //   GET  /wav/<name>.wav?bytes=|seconds=[&chunked=1]
 //                                   a real WAV made on the fly, streamed in blocks, hashed as it
 //                                   goes (Content-Length unless chunked=1)
+//   GET  /media/<name>.<mp3|jpeg|png|mp4>[?of=<fixture>]
+//                                   a real MP3, JPEG, PNG or MP4 (./media.ts), hashed as served
 //   anything else                   HTTP 404 (under /api/: 200 with code 404, as the provider)
 //
-// Scenarios: success (one signed callback), failure (a failure callback, code 451 by default),
-// duplicate (the same signed callback 3 times, two of them at once), late (no callback at all:
-// record-info says PENDING, then SUCCESS; the simulator triggers the worker's cron through
-// wrangler dev's /__scheduled once the task is overdue). The demo CLI (./main.ts), the e2e tests
-// and the bench all drive this module.
+// Scenarios, for every product: success (its callbacks: music sends text → first → complete,
+// the others one), failure (a failure callback in that product's shape), duplicate (the final
+// callback 3 times, two of them at once), late (no callback at all: record-info says PENDING,
+// then SUCCESS; the simulator triggers the worker's cron through wrangler dev's /__scheduled
+// once the task is overdue). The demo CLI (./main.ts), the e2e tests and the bench all drive
+// this module.
 
-import { randomBytes, createHash } from "node:crypto";
+import { randomBytes, randomUUID, createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { MEDIA, MEDIA_NAME, MEDIA_SECONDS, MEDIA_TYPES, defaultFixture, isFixture, mediaBytes, type MediaExt } from "./media.ts";
 import { callbackHeaders, failureCallback, successCallback } from "./signature.ts";
 import { wavChunks, wavLayout, wavQuery, wavSpecFromQuery, type WavSpec } from "./wav.ts";
 
 export const SCENARIOS = ["success", "failure", "duplicate", "late"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
+/** The provider's products, as the worker names its kinds of task. */
+export const PRODUCTS = ["wav", "music", "stems", "video", "cover", "midi", "lyrics"] as const;
+export type Product = (typeof PRODUCTS)[number];
+
+/** Each product's endpoints at the provider. */
+export const PRODUCT_API: Record<Product, { generate: string; recordInfo: string }> = {
+  wav: { generate: "/api/v1/wav/generate", recordInfo: "/api/v1/wav/record-info" },
+  music: { generate: "/api/v1/generate", recordInfo: "/api/v1/generate/record-info" },
+  stems: { generate: "/api/v1/vocal-removal/generate", recordInfo: "/api/v1/vocal-removal/record-info" },
+  video: { generate: "/api/v1/mp4/generate", recordInfo: "/api/v1/mp4/record-info" },
+  cover: { generate: "/api/v1/suno/cover/generate", recordInfo: "/api/v1/suno/cover/record-info" },
+  midi: { generate: "/api/v1/midi/generate", recordInfo: "/api/v1/midi/record-info" },
+  lyrics: { generate: "/api/v1/lyrics", recordInfo: "/api/v1/lyrics/record-info" },
+};
+
+/** What each generate request must carry (the provider's required fields that matter here). */
+const REQUIRED: Record<Product, readonly (keyof GenerateRequest)[]> = {
+  wav: ["taskId", "audioId", "callBackUrl"],
+  music: ["callBackUrl"],
+  stems: ["taskId", "audioId", "callBackUrl"],
+  video: ["taskId", "audioId", "callBackUrl"],
+  cover: ["taskId", "callBackUrl"],
+  midi: ["taskId", "callBackUrl"],
+  lyrics: ["prompt", "callBackUrl"],
+};
+
 export interface Scenario {
   kind: ScenarioName;
-  /** The WAV the task resolves to (success, duplicate, late). */
+  /** Which product the task is; default wav. */
+  product?: Product;
+  /** The WAV the task resolves to (wav: success, duplicate, late). */
   wav?: WavSpec;
   /** Time from submission to the (first) callback; default: the simulator's callbackDelayMs. */
   callbackDelayMs?: number;
-  /** failure: the callback's code (400, 451, 500 or 501); default 451. */
+  /** failure: the callback's code; default 451 (wav), else the code that product's docs show. */
   failureCode?: number;
   failureMsg?: string;
   /** duplicate: how many times the same callback is delivered; default 3. */
@@ -40,9 +84,14 @@ export interface Scenario {
   pendingPolls?: number;
   /** late: and stays PENDING until this long after submission; default 5000 ms. */
   readyAfterMs?: number;
+  /** music success: time between the text, first and complete callbacks; default 1500 ms. */
+  stageGapMs?: number;
+  /** stems: split_stem (default: vocal, drums, bass, guitar) or separate_vocal (vocal, instrumental). */
+  stemType?: "split_stem" | "separate_vocal";
 }
 
-export type SuccessFlag = "PENDING" | "SUCCESS" | "GENERATE_WAV_FAILED";
+/** record-info's flag, in the words of the product's docs (numbers for cover and midi are given as words here). */
+export type SuccessFlag = string;
 
 export interface CallbackDelivery {
   copy: number;
@@ -52,20 +101,83 @@ export interface CallbackDelivery {
   body: string;
   ms: number;
   error?: string;
+  /** music: the callback's stage (text, first, complete; error for a failure). */
+  stage?: string;
+}
+
+/** A file the task yields, as the worker names it in its task (SPEC.md, "Every kind of task"). */
+export interface SimFile {
+  name: string;
+  role: "wav" | "audio" | "image" | "stem" | "video" | "midi" | "lyrics";
+  /** The music track it belongs to, else null. */
+  track: string | null;
+  contentType: string;
+  /** Where the provider serves it; null for content the callback carries itself (MIDI, lyrics). */
+  url: string | null;
+  /** Audio and video: how long it plays (s). */
+  seconds?: number;
+}
+
+export interface MidiNote {
+  pitch: number;
+  start: number;
+  end: number;
+  velocity: number;
+}
+
+export interface LyricsItem {
+  text: string;
+  title: string;
+  status: "complete";
+  errorMessage: string;
+}
+
+export interface MusicTrack {
+  id: string;
+  title: string;
+  tags: string;
+  prompt: string;
+  audioUrl: string;
+  imageUrl: string;
+  streamUrl: string;
+  duration: number;
+}
+
+/** What a task's result is, for the products that are more than one URL. */
+export interface SimContent {
+  tracks?: MusicTrack[];
+  /** stems: stem name (as the callback's `<stem>_url` key) → URL. */
+  stems?: Record<string, string>;
+  videoUrl?: string;
+  images?: string[];
+  midi?: { state: "complete"; instruments: { name: string; notes: MidiNote[] }[] };
+  lyrics?: LyricsItem[];
 }
 
 export interface SimTask {
   taskId: string;
+  product: Product;
+  /** wav: the music task converted (as given to generate); else the request's taskId, if any. */
   musicTaskId: string;
   audioId: string;
   callBackUrl: string;
   scenario: Scenario;
   createdAt: number;
-  /** Where the task's WAV is served; null for failures. */
+  /** wav: where the task's WAV is served; null for failures and other products. */
   wavUrl: string | null;
-  /** The task's WAV as a file name (served under /wav/<wavName>.wav). */
+  /** wav: the task's WAV as a file name (served under /wav/<wavName>.wav). */
   wavName: string;
-  /** When the provider considers the conversion finished (null: not yet). */
+  /** The files the worker should end up with (none for a failure). */
+  files: SimFile[];
+  content: SimContent;
+  /**
+   * Content carried inline, as the provider last sent it (callback or record-info): the worker
+   * keeps it as JSON (midi.json: this `data` object; lyrics.json: these items).
+   */
+  inline: { midi?: unknown; lyrics?: unknown };
+  /** How far the provider got: nothing yet, music's text/first stages, complete, or failed. */
+  stage: "none" | "text" | "first" | "complete" | "failed";
+  /** When the provider considers the task finished (null: not yet). */
   completedAt: number | null;
   recordInfoCalls: number;
   pendingAnswers: number;
@@ -74,10 +186,11 @@ export interface SimTask {
   cronTriggers: { at: number; status: number | null; ms: number }[];
 }
 
-export interface ServedWav {
+export interface ServedFile {
   name: string;
   /** Path and query as requested. */
   path: string;
+  contentType: string;
   chunked: boolean;
   /** Bytes the file has. */
   totalBytes: number;
@@ -89,14 +202,17 @@ export interface ServedWav {
   startedAt: number;
   ms: number;
 }
+/** The name it had when only WAVs were served. */
+export type ServedWav = ServedFile;
 
 export type SimEvent =
   | { type: "submitted"; at: number; task: SimTask }
   | { type: "callback"; at: number; task: SimTask; delivery: CallbackDelivery }
-  | { type: "record-info"; at: number; taskId: string; task: SimTask | null; flag: SuccessFlag }
+  | { type: "record-info"; at: number; taskId: string; task: SimTask | null; flag: SuccessFlag; product: Product }
   | { type: "ready"; at: number; task: SimTask }
   | { type: "wav-start"; at: number; name: string; path: string; totalBytes: number; chunked: boolean }
-  | { type: "wav-end"; at: number; served: ServedWav }
+  | { type: "wav-end"; at: number; served: ServedFile }
+  | { type: "file-end"; at: number; served: ServedFile }
   | { type: "cron-start"; at: number; task: SimTask; run: number }
   | { type: "cron"; at: number; task: SimTask; run: number; status: number | null; ms: number; recordInfoCalls: number; error?: string }
   | { type: "refused"; at: number; path: string; why: string };
@@ -107,6 +223,9 @@ export interface Counters {
   wav: number;
   wavComplete: number;
   wavBytes: number;
+  /** MP3s, images and videos served (/media/). */
+  media: number;
+  mediaBytes: number;
   callbacksSent: number;
   callbacksOk: number;
   callbacksFailed: number;
@@ -115,10 +234,19 @@ export interface Counters {
   notFound: number;
 }
 
+/** A generate request: the fields each product's generate endpoint takes (those that matter here). */
 export interface GenerateRequest {
-  taskId: string;
-  audioId: string;
+  /** wav, stems, video, midi, cover: the music task it works on. */
+  taskId?: string;
+  /** wav, stems, video, midi: the track it works on. */
+  audioId?: string;
   callBackUrl: string;
+  /** music, lyrics: what to write about. */
+  prompt?: string;
+  /** stems: separate_vocal or split_stem. */
+  type?: string;
+  /** Which product; default wav (the HTTP endpoints set it). */
+  product?: Product;
 }
 
 export interface SimulatorOptions {
@@ -129,7 +257,7 @@ export interface SimulatorOptions {
   apiKey?: string;
   /** Signs callbacks with this key (WEBHOOK_HMAC_KEY); null sends them unsigned. Default "dev-webhook-key". */
   hmacKey?: string | null;
-  /** Origin put into WAV URLs; default http://<host>:<port>. */
+  /** Origin put into file URLs; default http://<host>:<port>. */
   publicBase?: string;
   /** The worker's OVERDUE_AFTER_SECONDS: when to trigger its cron for late tasks. Default 15. */
   overdueAfterSeconds?: number;
@@ -139,9 +267,9 @@ export interface SimulatorOptions {
   callbackRetryDelaysMs?: number[];
   /** Trigger the worker's /__scheduled for late tasks (wrangler dev --test-scheduled); default true. */
   triggerCron?: boolean;
-  /** After the first trigger, trigger again this often until the late task's WAV was fetched; default 5000 ms. */
+  /** After the first trigger, trigger again this often until the late task's result was fetched; default 5000 ms. */
   cronRetryMs?: number;
-  /** Which scenario a submission plays; default: the audioId's prefix ("late-7" → late), else defaultScenario. */
+  /** Which scenario a submission plays; default: the audioId's prefix ("late-7" → late; the prompt's for music and lyrics), else defaultScenario. */
   scenarioFor?: (req: GenerateRequest) => Scenario | ScenarioName;
   defaultScenario?: ScenarioName;
   /** The WAV a scenario gets when it names none; default 2 s of stereo 48 kHz (≈ 375 KiB). */
@@ -161,22 +289,42 @@ export interface Simulator {
   on(listener: (e: SimEvent) => void): () => void;
   /** URL of a WAV this simulator serves. */
   wavUrl(name: string, spec?: WavSpec): string;
-  /** Every time the WAV at `url` (full URL or path+query) was served, oldest first. */
-  served(url: string): ServedWav[];
+  /** URL of an MP3, JPEG, PNG or MP4 this simulator serves (`of`: which fixture; default one picked by the name). */
+  mediaUrl(name: string, ext: MediaExt, of?: string): string;
+  /** Every time the file at `url` (full URL or path+query) was served, oldest first. */
+  served(url: string): ServedFile[];
   /** sha256 of the last complete serving of `url`, if any. */
   servedSha256(url: string): string | undefined;
-  /** The next submission with this audioId plays `scenario` (overrides scenarioFor and the prefix rule). */
+  /** The next submission with this audioId (or prompt) plays `scenario` (overrides scenarioFor and the prefix rule). */
   plan(audioId: string, scenario: Scenario | ScenarioName): void;
   /** Registers a task as if submitted (no HTTP), and plays its scenario. */
   submit(req: GenerateRequest, scenario?: Scenario | ScenarioName): SimTask;
   /** Delivers one callback the way the provider does (signed, 15 s timeout). */
   deliver(callBackUrl: string, body: object, taskId: string, timestamp?: number): Promise<{ status: number | null; body: string; ms: number; error?: string }>;
-  /** Resolves when every task has finished its scenario on the provider's side (callbacks answered, late WAVs fetched). */
+  /** The callback body a task's product sends for `stage` (what success sends at that point), for tests. */
+  callbackBody(task: SimTask, stage?: "text" | "first" | "complete" | "failed"): object;
+  /** Resolves when every task has finished its scenario on the provider's side (callbacks answered, late results fetched). */
   idle(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 const CALLBACK_TIMEOUT_MS = 15_000;
+
+/** The failure code and message each product's docs show. */
+const FAILURES: Record<Product, { code: number; msg: string }> = {
+  wav: { code: 451, msg: "source audio download failed" },
+  music: { code: 501, msg: "Audio generation failed" },
+  stems: { code: 500, msg: "Vocal separation failed" },
+  video: { code: 500, msg: "Music video generation failed" },
+  cover: { code: 501, msg: "Cover generation failed" },
+  midi: { code: 500, msg: "MIDI generation failed" },
+  lyrics: { code: 400, msg: "Lyrics generation failed" },
+};
+
+/** The provider's time format in music records: "2025-01-01 00:00:00". */
+function providerTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
+}
 
 function newCounters(): Counters {
   return {
@@ -185,6 +333,8 @@ function newCounters(): Counters {
     wav: 0,
     wavComplete: 0,
     wavBytes: 0,
+    media: 0,
+    mediaBytes: 0,
     callbacksSent: 0,
     callbacksOk: 0,
     callbacksFailed: 0,
@@ -231,6 +381,58 @@ function drained(res: ServerResponse): Promise<boolean> {
   });
 }
 
+/** A small deterministic random source from a task id (same task, same notes). */
+function seeded(seed: string): () => number {
+  let s = createHash("sha256").update(seed).digest().readUInt32BE(0) || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 0x1_0000_0000;
+  };
+}
+
+/** A few bars of drums, bass and piano, as the provider's MIDI transcription lists them. */
+export function midiNotes(seed: string): { name: string; notes: MidiNote[] }[] {
+  const rnd = seeded(seed);
+  const beat = 0.5; // 120 bpm
+  const round = (x: number) => Math.round(x * 1e6) / 1e6;
+  const drums: MidiNote[] = [];
+  for (let i = 0; i < 16; i++) {
+    const t = i * beat;
+    drums.push({ pitch: i % 2 === 0 ? 36 : 38, start: round(t), end: round(t + 0.12), velocity: round(0.7 + rnd() * 0.3) });
+    if (i % 4 === 3) drums.push({ pitch: 42, start: round(t + beat / 2), end: round(t + beat / 2 + 0.08), velocity: round(0.5 + rnd() * 0.2) });
+  }
+  const roots = [40, 45, 43, 38];
+  const bass: MidiNote[] = roots.flatMap((root, bar) =>
+    [0, 1.5, 2].map((b, k) => ({ pitch: root + (k === 2 ? 7 : 0), start: round(bar * 4 * beat + b * beat), end: round(bar * 4 * beat + (b + 1) * beat - 0.05), velocity: round(0.8 + rnd() * 0.2) })),
+  );
+  const piano: MidiNote[] = roots.flatMap((root, bar) =>
+    [0, 4, 7].map((third) => ({ pitch: root + 24 + third, start: round(bar * 4 * beat), end: round(bar * 4 * beat + 3.5 * beat), velocity: round(0.55 + rnd() * 0.2) })),
+  );
+  piano.push(...[72, 74, 76, 79].map((p, i) => ({ pitch: p + Math.floor(rnd() * 3), start: round(6 + i * 0.25), end: round(6.2 + i * 0.25), velocity: 0.6 })));
+  return [
+    { name: "Drums", notes: drums },
+    { name: "Electric Bass (finger)", notes: bass },
+    { name: "Acoustic Grand Piano", notes: piano },
+  ];
+}
+
+const LYRICS: LyricsItem[] = [
+  {
+    title: "Night City Lights",
+    text: "[Verse]\nWalking through the city's neon glow\nEvery window tells a story we don't know\n\n[Chorus]\nNight city lights, carry me home\nA thousand voices and I'm not alone",
+    status: "complete",
+    errorMessage: "",
+  },
+  {
+    title: "Harbour at Dawn",
+    text: "[Verse]\nGulls above the quiet water\nRopes and sails in morning light\n\n[Chorus]\nHold on, the tide is turning\nWe sail before the night",
+    status: "complete",
+    errorMessage: "",
+  },
+];
+
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const host = options.host ?? "127.0.0.1";
   const apiKey = options.apiKey ?? "dev-suno-key";
@@ -247,7 +449,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const events: SimEvent[] = [];
   const listeners = new Set<(e: SimEvent) => void>();
   if (options.onEvent) listeners.add(options.onEvent);
-  const served = new Map<string, ServedWav[]>();
+  const served = new Map<string, ServedFile[]>();
   const planned = new Map<string, Scenario | ScenarioName>();
   const timers = new Set<NodeJS.Timeout>();
   const aborts = new Set<AbortController>();
@@ -285,15 +487,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 
   const scenarioOf = (req: GenerateRequest, given?: Scenario | ScenarioName): Scenario => {
-    const plan = planned.get(req.audioId);
-    if (plan !== undefined) planned.delete(req.audioId);
+    const key = req.audioId ?? req.prompt ?? "";
+    const plan = planned.get(key);
+    if (plan !== undefined) planned.delete(key);
     const pick = given ?? plan ?? options.scenarioFor?.(req);
-    if (pick !== undefined) return typeof pick === "string" ? { kind: pick } : pick;
-    const prefix = SCENARIOS.find((s) => req.audioId === s || req.audioId.startsWith(`${s}-`) || req.audioId.startsWith(`${s}_`));
-    return { kind: prefix ?? options.defaultScenario ?? "success" };
+    let scenario: Scenario;
+    if (pick !== undefined) scenario = typeof pick === "string" ? { kind: pick } : { ...pick };
+    else {
+      const prefix = SCENARIOS.find((s) => key === s || key.startsWith(`${s}-`) || key.startsWith(`${s}_`));
+      scenario = { kind: prefix ?? options.defaultScenario ?? "success" };
+    }
+    // The endpoint called decides the product; a scenario given in code may name it instead.
+    scenario.product = req.product ?? scenario.product ?? "wav";
+    return scenario;
   };
 
   const wavUrlFor = (name: string, spec: WavSpec = defaultWav) => `${base}/wav/${encodeURIComponent(name)}.wav${wavQuery(spec)}`;
+  const mediaUrlFor = (name: string, ext: MediaExt, of?: string) => `${base}/media/${encodeURIComponent(name)}.${ext}${of ? `?of=${of}` : ""}`;
 
   async function deliver(callBackUrl: string, body: object, taskId: string, timestamp?: number) {
     const controller = new AbortController();
@@ -323,13 +533,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
 
   /** One copy of a task's callback, with the provider's retries on failure. */
-  function sendCopy(task: SimTask, body: object, copy: number, timestamp: number, attempt = 1): void {
+  function sendCopy(task: SimTask, body: object, copy: number, timestamp: number, stage?: string, attempt = 1): void {
     hold(task.taskId);
     void (async () => {
       try {
         const r = await deliver(task.callBackUrl, body, task.taskId, attempt === 1 ? timestamp : undefined);
         const delivery: CallbackDelivery = { copy, attempt, at: Date.now(), status: r.status, body: r.body, ms: r.ms };
         if (r.error !== undefined) delivery.error = r.error;
+        if (stage !== undefined) delivery.stage = stage;
         task.callbacks.push(delivery);
         emit({ type: "callback", at: delivery.at, task, delivery });
         const ok = r.status !== null && r.status >= 200 && r.status < 300;
@@ -338,7 +549,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           hold(task.taskId);
           later(delay, () => {
             release(task.taskId);
-            sendCopy(task, body, copy, timestamp, attempt + 1);
+            sendCopy(task, body, copy, timestamp, stage, attempt + 1);
           });
         }
       } finally {
@@ -347,21 +558,274 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     })();
   }
 
+  // ---- what each product says ------------------------------------------------------------
+
+  /** The tracks the provider has made by `stage`: none before first, one at first, all at complete. */
+  const tracksAt = (task: SimTask, stage: SimTask["stage"]): MusicTrack[] => {
+    const all = task.content.tracks ?? [];
+    return stage === "first" ? all.slice(0, 1) : stage === "complete" ? all : [];
+  };
+
+  const callbackTrack = (t: MusicTrack) => ({
+    id: t.id,
+    audio_url: t.audioUrl,
+    source_audio_url: t.audioUrl,
+    stream_audio_url: t.streamUrl,
+    source_stream_audio_url: t.streamUrl,
+    image_url: t.imageUrl,
+    source_image_url: t.imageUrl,
+    prompt: t.prompt,
+    model_name: "chirp-v4",
+    title: t.title,
+    tags: t.tags,
+    createTime: "2025-01-01 00:00:00",
+    duration: t.duration,
+  });
+
+  /** A callback body in the product's documented shape. */
+  function callbackBody(task: SimTask, stage: "text" | "first" | "complete" | "failed" = "complete"): object {
+    const s = task.scenario;
+    const id = task.taskId;
+    const c = task.content;
+    if (stage === "failed") {
+      const code = s.failureCode ?? FAILURES[task.product].code;
+      const msg = s.failureMsg ?? FAILURES[task.product].msg;
+      switch (task.product) {
+        case "wav":
+          return failureCallback(id, code, msg);
+        case "music":
+          return { code, msg, data: { callbackType: "error", task_id: id, data: null } };
+        case "stems":
+          return { code, msg, data: { task_id: id, vocal_removal_info: null } };
+        case "video":
+          return { code, msg, data: { task_id: id, video_url: null } };
+        case "cover":
+          return { code, msg, data: { taskId: id, images: null } };
+        case "midi":
+          return { task_id: id, code, msg, data: null };
+        case "lyrics":
+          return { code, msg, data: { callbackType: "error", taskId: id, data: null } };
+      }
+    }
+    switch (task.product) {
+      case "wav":
+        return successCallback(id, task.wavUrl!);
+      case "music": {
+        const msg = stage === "text" ? "Text generation completed." : stage === "first" ? "First track generated successfully." : "All generated successfully.";
+        return { code: 200, msg, data: { callbackType: stage, task_id: id, data: tracksAt(task, stage).map(callbackTrack) } };
+      }
+      case "stems": {
+        const info: Record<string, string> = { origin_url: "" };
+        const keys = s.stemType === "separate_vocal" ? ["instrumental", "vocal"] : ["vocal", "backing_vocals", "drums", "bass", "guitar", "keyboard", "percussion", "strings", "synth", "fx", "brass", "woodwinds"];
+        for (const k of keys) info[`${k}_url`] = c.stems?.[k] ?? ""; // an empty URL: that stem is silent
+        return { code: 200, msg: "vocal Removal generated successfully.", data: { task_id: id, vocal_removal_info: info } };
+      }
+      case "video":
+        return { code: 200, msg: "MP4 generated successfully.", data: { task_id: id, video_url: c.videoUrl } };
+      case "cover":
+        return { code: 200, msg: "success", data: { taskId: id, images: c.images } };
+      case "midi": {
+        // Note times sometimes arrive as strings (the provider's docs say so): every third one here.
+        let n = 0;
+        const instruments = c.midi!.instruments.map((inst) => ({
+          name: inst.name,
+          notes: inst.notes.map((note) => (n++ % 3 === 0 ? { ...note, start: String(note.start), end: String(note.end) } : { ...note })),
+        }));
+        const data = { state: "complete", instruments };
+        task.inline.midi = data;
+        return { task_id: id, code: 200, msg: "success", data };
+      }
+      case "lyrics":
+        task.inline.lyrics = c.lyrics;
+        return { code: 200, msg: "All generated successfully.", data: { callbackType: "complete", taskId: id, data: c.lyrics } };
+    }
+  }
+
+  /** record-info's `data` about a task, in its product's documented shape. */
+  function recordData(product: Product, taskId: string, task: SimTask | null): { flag: string; data: Record<string, unknown> } {
+    const stage = task?.stage ?? "none";
+    const done = stage === "complete";
+    const failed = stage === "failed";
+    const errorCode = failed ? (task!.scenario.failureCode ?? FAILURES[product].code) : null;
+    const errorMessage = failed ? (task!.scenario.failureMsg ?? FAILURES[product].msg) : null;
+    const c = task?.content ?? {};
+    const common = { taskId, callbackUrl: task?.callBackUrl ?? null };
+    switch (product) {
+      case "wav": {
+        const flag = done ? "SUCCESS" : failed ? "GENERATE_WAV_FAILED" : "PENDING";
+        return {
+          flag,
+          data: {
+            taskId,
+            musicId: task?.audioId ?? null,
+            callbackUrl: task?.callBackUrl ?? null,
+            musicIndex: 0,
+            completeTime: task?.completedAt ?? null,
+            response: done ? { audioWavUrl: task!.wavUrl } : null,
+            successFlag: flag,
+            createTime: task?.createdAt ?? Date.now(),
+            errorCode,
+            errorMessage,
+          },
+        };
+      }
+      case "music": {
+        const flag = { none: "PENDING", text: "TEXT_SUCCESS", first: "FIRST_SUCCESS", complete: "SUCCESS", failed: "GENERATE_AUDIO_FAILED" }[stage];
+        const sunoData = task
+          ? tracksAt(task, stage).map((t) => ({
+              id: t.id,
+              audioUrl: t.audioUrl,
+              streamAudioUrl: t.streamUrl,
+              imageUrl: t.imageUrl,
+              prompt: t.prompt,
+              modelName: "chirp-v4",
+              title: t.title,
+              tags: t.tags,
+              createTime: providerTime(task.createdAt),
+              duration: t.duration,
+            }))
+          : [];
+        return {
+          flag,
+          data: {
+            taskId,
+            parentMusicId: "",
+            param: JSON.stringify({ prompt: task?.content.tracks?.[0]?.prompt ?? "", customMode: false, instrumental: false, model: "V4_5" }),
+            response: { taskId, sunoData },
+            status: flag,
+            type: "GENERATE",
+            operationType: "generate",
+            errorCode,
+            errorMessage,
+          },
+        };
+      }
+      case "stems": {
+        const flag = done ? "SUCCESS" : failed ? "GENERATE_AUDIO_FAILED" : "PENDING";
+        const camel = (k: string) => k.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+        const response: Record<string, unknown> = { id: null, originUrl: null };
+        for (const k of ["instrumental", "vocal", "backing_vocals", "drums", "bass", "guitar", "piano", "keyboard", "percussion", "strings", "synth", "fx", "brass", "woodwinds"]) {
+          response[`${camel(k)}Url`] = done ? (c.stems?.[k] ?? null) : null;
+        }
+        if (done) response.originData = Object.entries(c.stems ?? {}).map(([k, url]) => ({ duration: 3, audio_url: url, stem_type_group_name: k, id: randomUUID() }));
+        return {
+          flag,
+          data: {
+            ...common,
+            musicId: task?.musicTaskId ?? null,
+            musicIndex: 0,
+            completeTime: task?.completedAt ?? null,
+            response: done ? response : null,
+            successFlag: flag,
+            createTime: task?.createdAt ?? Date.now(),
+            errorCode,
+            errorMessage,
+          },
+        };
+      }
+      case "video": {
+        const flag = done ? "SUCCESS" : failed ? "GENERATE_MP4_FAILED" : "PENDING";
+        return {
+          flag,
+          data: {
+            ...common,
+            musicId: task?.musicTaskId ?? null,
+            audioId: task?.audioId ?? null,
+            completeTime: task?.completedAt ?? null,
+            response: { videoUrl: done ? c.videoUrl : null },
+            successFlag: flag,
+            createTime: task?.createdAt ?? Date.now(),
+            errorCode,
+            errorMessage,
+          },
+        };
+      }
+      case "cover": {
+        const n = done ? 1 : failed ? 3 : 0;
+        const flag = ["PENDING", "SUCCESS", "GENERATING", "GENERATE_COVER_FAILED"][n]!;
+        return {
+          flag,
+          data: {
+            ...common,
+            parentTaskId: task?.musicTaskId ?? null,
+            completeTime: task?.completedAt ? new Date(task.completedAt).toISOString() : null,
+            response: { images: done ? c.images : null },
+            successFlag: n,
+            createTime: new Date(task?.createdAt ?? Date.now()).toISOString(),
+            errorCode: done ? 200 : errorCode,
+            errorMessage: done ? "" : errorMessage,
+          },
+        };
+      }
+      case "midi": {
+        const n = done ? 1 : failed ? 3 : 0;
+        const flag = ["PENDING", "SUCCESS", "CREATE_TASK_FAILED", "GENERATE_MIDI_FAILED"][n]!;
+        const midiData = done ? { state: "complete", instruments: c.midi!.instruments } : null;
+        if (done && task && task.inline.midi === undefined) task.inline.midi = midiData;
+        return {
+          flag,
+          data: {
+            ...common,
+            recordTaskId: -1,
+            audioId: task?.audioId ?? null,
+            completeTime: task?.completedAt ?? null,
+            midiData,
+            successFlag: n,
+            createTime: task?.createdAt ?? Date.now(),
+            errorCode: errorCode === null ? null : String(errorCode),
+            errorMessage,
+          },
+        };
+      }
+      case "lyrics": {
+        const flag = done ? "SUCCESS" : failed ? "GENERATE_LYRICS_FAILED" : "PENDING";
+        if (done && task && task.inline.lyrics === undefined) task.inline.lyrics = c.lyrics;
+        return {
+          flag,
+          data: {
+            taskId,
+            param: JSON.stringify({ prompt: task?.content.lyrics ? "A song about the city at night" : "" }),
+            response: { taskId, data: done ? c.lyrics : [] },
+            status: flag,
+            type: "LYRICS",
+            errorCode,
+            errorMessage,
+          },
+        };
+      }
+    }
+  }
+
+  // ---- scenarios ---------------------------------------------------------------------------
+
   function play(task: SimTask): void {
     const s = task.scenario;
     const delay = s.callbackDelayMs ?? callbackDelayMs;
+    const now = () => Math.floor(Date.now() / 1000);
     switch (s.kind) {
       case "success":
       case "failure": {
+        if (s.kind === "success" && task.product === "music") {
+          // The provider's stages: text (lyrics written), first (one track), complete (all).
+          const gap = s.stageGapMs ?? 1500;
+          (["text", "first", "complete"] as const).forEach((stage, i) => {
+            hold(task.taskId);
+            later(delay + i * gap, () => {
+              release(task.taskId);
+              task.stage = stage;
+              if (stage === "complete") task.completedAt = Date.now();
+              sendCopy(task, callbackBody(task, stage), 1, now(), stage);
+            });
+          });
+          break;
+        }
         hold(task.taskId);
         later(delay, () => {
           release(task.taskId);
           task.completedAt = Date.now();
-          const body =
-            s.kind === "success"
-              ? successCallback(task.taskId, task.wavUrl!)
-              : failureCallback(task.taskId, s.failureCode ?? 451, s.failureMsg ?? "source audio download failed");
-          sendCopy(task, body, 1, Math.floor(Date.now() / 1000));
+          task.stage = s.kind === "success" ? "complete" : "failed";
+          const stage = s.kind === "success" ? "complete" : "failed";
+          sendCopy(task, callbackBody(task, stage), 1, now(), task.product === "music" ? (stage === "failed" ? "error" : stage) : undefined);
         });
         break;
       }
@@ -371,16 +835,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         hold(task.taskId);
         later(delay, () => {
           task.completedAt = Date.now();
+          task.stage = "complete";
           // "The same callback": one body, one timestamp, one signature, several deliveries.
-          const body = successCallback(task.taskId, task.wavUrl!);
-          const ts = Math.floor(Date.now() / 1000);
-          sendCopy(task, body, 1, ts);
-          if (copies >= 2) sendCopy(task, body, 2, ts); // concurrently with the first
+          const body = callbackBody(task, "complete");
+          const ts = now();
+          const stage = task.product === "music" ? "complete" : undefined;
+          sendCopy(task, body, 1, ts, stage);
+          if (copies >= 2) sendCopy(task, body, 2, ts, stage); // concurrently with the first
           for (let c = 3; c <= copies; c++) {
             hold(task.taskId);
             later(gap * (c - 2), () => {
               release(task.taskId);
-              sendCopy(task, body, c, ts);
+              sendCopy(task, body, c, ts, stage);
             });
           }
           release(task.taskId);
@@ -420,7 +886,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
             const ev: SimEvent = { type: "cron", at: Date.now(), task, run, status, ms, recordInfoCalls: task.recordInfoCalls - polledBefore };
             if (error !== undefined) ev.error = error;
             emit(ev);
-            // Once the worker has been told SUCCESS it has the URL: the transfer is its own job.
+            // Once the worker has been told SUCCESS it has the URLs: the transfers are its own job.
             if (task.successAnswers > 0 || Date.now() > deadline || stopped) release(task.taskId);
             else later(cronRetryMs, tick);
           };
@@ -438,27 +904,96 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     if (Date.now() - task.createdAt < (s.readyAfterMs ?? 5000)) return;
     if (task.pendingAnswers < (s.pendingPolls ?? 0)) return;
     task.completedAt = Date.now();
+    task.stage = "complete";
     emit({ type: "ready", at: task.completedAt, task });
   }
 
-  function flagOf(task: SimTask): SuccessFlag {
-    if (task.completedAt === null) return "PENDING";
-    return task.scenario.kind === "failure" ? "GENERATE_WAV_FAILED" : "SUCCESS";
+  /** The task's result: its files' URLs (served by this simulator) and inline content. */
+  function contentFor(product: Product, taskId: string, scenario: Scenario, wavUrl: string | null): { content: SimContent; files: SimFile[] } {
+    const failure = scenario.kind === "failure";
+    const content: SimContent = {};
+    const files: SimFile[] = [];
+    const mp3 = (name: string, of: string) => ({ url: mediaUrlFor(name, "mp3", of), seconds: MEDIA_SECONDS[of]! });
+    switch (product) {
+      case "wav":
+        if (wavUrl) files.push({ name: `${taskId}.wav`, role: "wav", track: null, contentType: "audio/wav", url: wavUrl });
+        break;
+      case "music": {
+        const titles = ["Night City Lights", "Harbour at Dawn"];
+        content.tracks = titles.map((title, i) => {
+          const id = randomUUID();
+          const audio = mp3(id, MEDIA.mp3[i]!);
+          return {
+            id,
+            title,
+            tags: i === 0 ? "synthwave, dreamy" : "folk, acoustic",
+            prompt: "[Verse] Night city lights shining bright",
+            audioUrl: audio.url,
+            imageUrl: mediaUrlFor(id, "jpeg", MEDIA.jpeg[i]!),
+            streamUrl: `${base}/stream/${id}`,
+            duration: audio.seconds,
+          };
+        });
+        for (const t of content.tracks) {
+          files.push({ name: `${t.id}.mp3`, role: "audio", track: t.id, contentType: MEDIA_TYPES.mp3, url: t.audioUrl, seconds: t.duration });
+          files.push({ name: `${t.id}.jpeg`, role: "image", track: t.id, contentType: MEDIA_TYPES.jpeg, url: t.imageUrl });
+        }
+        break;
+      }
+      case "stems": {
+        const names = scenario.stemType === "separate_vocal" ? ["vocal", "instrumental"] : ["vocal", "drums", "bass", "guitar"];
+        const label = (k: string) => k.replace(/(^|_)([a-z])/g, (_, sep: string, ch: string) => `${sep}${ch.toUpperCase()}`);
+        content.stems = {};
+        names.forEach((k, i) => {
+          const { url, seconds } = mp3(`${taskId}_${label(k)}`, MEDIA.mp3[i % MEDIA.mp3.length]!);
+          content.stems![k] = url;
+          files.push({ name: `${k}.mp3`, role: "stem", track: null, contentType: MEDIA_TYPES.mp3, url, seconds });
+        });
+        break;
+      }
+      case "video":
+        content.videoUrl = mediaUrlFor(`video_${taskId}`, "mp4", "clip");
+        files.push({ name: "video.mp4", role: "video", track: null, contentType: MEDIA_TYPES.mp4, url: content.videoUrl, seconds: MEDIA_SECONDS.clip! });
+        break;
+      case "cover":
+        content.images = MEDIA.png.map((of, i) => mediaUrlFor(`${Date.now()}_${taskId}_${i + 1}`, "png", of));
+        content.images.forEach((url, i) => files.push({ name: `cover-${i + 1}.png`, role: "image", track: null, contentType: MEDIA_TYPES.png, url }));
+        break;
+      case "midi":
+        content.midi = { state: "complete", instruments: midiNotes(taskId) };
+        files.push({ name: "midi.json", role: "midi", track: null, contentType: "application/json", url: null });
+        files.push({ name: "midi.mid", role: "midi", track: null, contentType: "audio/midi", url: null });
+        break;
+      case "lyrics":
+        content.lyrics = LYRICS.map((l) => ({ ...l }));
+        files.push({ name: "lyrics.json", role: "lyrics", track: null, contentType: "application/json", url: null });
+        break;
+    }
+    return { content, files: failure ? [] : files };
   }
 
   function submit(req: GenerateRequest, given?: Scenario | ScenarioName): SimTask {
     const scenario = scenarioOf(req, given);
+    const product = scenario.product!;
     const taskId = randomBytes(16).toString("hex");
     const wavName = `${scenario.kind}-${taskId}`;
+    const wavUrl = product === "wav" && scenario.kind !== "failure" ? wavUrlFor(wavName, scenario.wav ?? defaultWav) : null;
+    if (product === "stems" && req.type === "separate_vocal" && scenario.stemType === undefined) scenario.stemType = "separate_vocal";
+    const { content, files } = contentFor(product, taskId, scenario, wavUrl);
     const task: SimTask = {
       taskId,
-      musicTaskId: req.taskId,
-      audioId: req.audioId,
+      product,
+      musicTaskId: req.taskId ?? "",
+      audioId: req.audioId ?? "",
       callBackUrl: req.callBackUrl,
       scenario,
       createdAt: Date.now(),
-      wavUrl: scenario.kind === "failure" ? null : wavUrlFor(wavName, scenario.wav ?? defaultWav),
+      wavUrl,
       wavName,
+      files,
+      content,
+      inline: {},
+      stage: "none",
       completedAt: null,
       recordInfoCalls: 0,
       pendingAnswers: 0,
@@ -472,9 +1007,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return task;
   }
 
+  // ---- HTTP ----------------------------------------------------------------------------------
+
   const authorized = (req: IncomingMessage) => req.headers.authorization === `Bearer ${apiKey}`;
 
-  async function handleGenerate(req: IncomingMessage, res: ServerResponse) {
+  async function handleGenerate(product: Product, req: IncomingMessage, res: ServerResponse) {
     counters.generate++;
     if (!authorized(req)) {
       counters.unauthorized++;
@@ -486,54 +1023,55 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     } catch {
       return sendJson(res, 200, { code: 400, msg: "the body is not JSON", data: null });
     }
-    const missing = (["taskId", "audioId", "callBackUrl"] as const).filter((k) => typeof body[k] !== "string" || body[k] === "");
+    if (body === null || typeof body !== "object") return sendJson(res, 200, { code: 400, msg: "the body must be a JSON object", data: null });
+    const missing = REQUIRED[product].filter((k) => typeof body[k] !== "string" || body[k] === "");
     if (missing.length > 0) return sendJson(res, 200, { code: 400, msg: `missing ${missing.join(", ")}`, data: null });
     try {
       new URL(body.callBackUrl!);
     } catch {
       return sendJson(res, 200, { code: 400, msg: "callBackUrl is not a URL", data: null });
     }
-    const task = submit(body as GenerateRequest);
+    const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+    const request: GenerateRequest = { callBackUrl: body.callBackUrl!, product };
+    for (const k of ["taskId", "audioId", "prompt", "type"] as const) {
+      const v = str(body[k]);
+      if (v !== undefined) request[k] = v;
+    }
+    const task = submit(request);
     sendJson(res, 200, { code: 200, msg: "success", data: { taskId: task.taskId } });
   }
 
-  function handleRecordInfo(url: URL, req: IncomingMessage, res: ServerResponse) {
+  function handleRecordInfo(product: Product, url: URL, req: IncomingMessage, res: ServerResponse) {
     counters.recordInfo++;
     if (!authorized(req)) {
       counters.unauthorized++;
       return sendJson(res, 200, { code: 401, msg: "You do not have access permissions", data: null });
     }
     const taskId = url.searchParams.get("taskId") ?? "";
-    const task = tasks.get(taskId) ?? null;
+    const known = tasks.get(taskId);
+    // Another product's task is not known at this endpoint.
+    const task = known && known.product === product ? known : null;
     if (!task && (options.unknownTasks ?? "pending") === "not_found") {
       return sendJson(res, 200, { code: 400, msg: `no task ${taskId}`, data: null });
     }
-    let flag: SuccessFlag = "PENDING";
     if (task) {
       task.recordInfoCalls++;
       if (task.scenario.kind === "late") maybeReady(task);
-      flag = flagOf(task);
-      if (flag === "PENDING") task.pendingAnswers++;
-      if (flag === "SUCCESS") task.successAnswers++;
     }
-    emit({ type: "record-info", at: Date.now(), taskId, task, flag });
-    const failed = flag === "GENERATE_WAV_FAILED";
-    sendJson(res, 200, {
-      code: 200,
-      msg: "success",
-      data: {
-        taskId,
-        musicId: task?.audioId ?? null,
-        callbackUrl: task?.callBackUrl ?? null,
-        musicIndex: 0,
-        completeTime: task?.completedAt ?? null,
-        response: flag === "SUCCESS" ? { audioWavUrl: task!.wavUrl } : null,
-        successFlag: flag,
-        createTime: task?.createdAt ?? Date.now(),
-        errorCode: failed ? (task!.scenario.failureCode ?? 451) : null,
-        errorMessage: failed ? (task!.scenario.failureMsg ?? "source audio download failed") : null,
-      },
-    });
+    const { flag, data } = recordData(product, taskId, task);
+    if (task) {
+      if (task.stage === "none" || task.stage === "text") task.pendingAnswers++;
+      if (task.stage === "complete") task.successAnswers++;
+    }
+    emit({ type: "record-info", at: Date.now(), taskId, task, flag, product });
+    sendJson(res, 200, { code: 200, msg: "success", data });
+  }
+
+  function record(path: string, file: ServedFile, type: "wav-end" | "file-end") {
+    const list = served.get(path) ?? [];
+    list.push(file);
+    served.set(path, list);
+    emit({ type, at: Date.now(), served: file });
   }
 
   async function handleWav(name: string, url: URL, req: IncomingMessage, res: ServerResponse) {
@@ -576,37 +1114,64 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       await new Promise<void>((resolve) => res.end(resolve));
       counters.wavComplete++;
     }
-    const record: ServedWav = {
-      name,
+    record(
       path,
-      chunked,
-      totalBytes: layout.totalBytes,
-      bytesSent: sent,
+      { name, path, contentType: "audio/wav", chunked, totalBytes: layout.totalBytes, bytesSent: sent, complete, sha256: hash.digest("hex"), startedAt, ms: performance.now() - t0 },
+      "wav-end",
+    );
+  }
+
+  async function handleMedia(name: string, ext: MediaExt, url: URL, req: IncomingMessage, res: ServerResponse) {
+    const of = url.searchParams.get("of") ?? defaultFixture(ext, name);
+    if (!isFixture(ext, of)) return sendJson(res, 404, { error: `no ${ext} fixture "${of.slice(0, 40)}"; there are ${MEDIA[ext].join(", ")}` });
+    const bytes = mediaBytes(ext, name, of);
+    res.writeHead(200, { "content-type": MEDIA_TYPES[ext], "content-length": bytes.byteLength, "cache-control": "no-store" });
+    if (req.method === "HEAD") return res.end();
+    counters.media++;
+    const path = url.pathname + url.search;
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    const complete = await new Promise<boolean>((resolve) => {
+      res.once("close", () => resolve(res.writableFinished));
+      res.end(bytes);
+    });
+    if (complete) counters.mediaBytes += bytes.byteLength;
+    const file: ServedFile = {
+      name: `${name}.${ext}`,
+      path,
+      contentType: MEDIA_TYPES[ext],
+      chunked: false,
+      totalBytes: bytes.byteLength,
+      bytesSent: complete ? bytes.byteLength : 0,
       complete,
-      sha256: hash.digest("hex"),
+      sha256: createHash("sha256").update(bytes).digest("hex"),
       startedAt,
       ms: performance.now() - t0,
     };
-    const list = served.get(path) ?? [];
-    list.push(record);
-    served.set(path, list);
-    emit({ type: "wav-end", at: Date.now(), served: record });
+    record(path, file, "file-end");
   }
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://simulator");
     const route = async () => {
-      if (req.method === "POST" && url.pathname === "/api/v1/wav/generate") return handleGenerate(req, res);
-      if (req.method === "GET" && url.pathname === "/api/v1/wav/record-info") return handleRecordInfo(url, req, res);
+      for (const product of PRODUCTS) {
+        const api = PRODUCT_API[product];
+        if (req.method === "POST" && url.pathname === api.generate) return handleGenerate(product, req, res);
+        if (req.method === "GET" && url.pathname === api.recordInfo) return handleRecordInfo(product, url, req, res);
+      }
       const wav = /^\/wav\/([A-Za-z0-9._-]+)\.wav$/.exec(url.pathname);
       if (wav && (req.method === "GET" || req.method === "HEAD")) return handleWav(wav[1]!, url, req, res);
+      const media = /^\/media\/(.+)\.(mp3|jpeg|png|mp4)$/.exec(url.pathname);
+      if (media && MEDIA_NAME.test(media[1]!) && (req.method === "GET" || req.method === "HEAD")) return handleMedia(media[1]!, media[2] as MediaExt, url, req, res);
       if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, 200, { ok: true });
       counters.notFound++;
       emit({ type: "refused", at: Date.now(), path: url.pathname, why: "no such route" });
       // The API answers in the provider's style (HTTP 200, the status in "code"); the file server
       // answers a file it does not have with a real 404, as a CDN does (the worker retries those).
       if (url.pathname.startsWith("/api/")) return sendJson(res, 200, { code: 404, msg: `no route ${req.method} ${url.pathname}`, data: null });
-      return sendJson(res, 404, { error: `no file ${url.pathname}; WAVs are served under /wav/<name>.wav?seconds=<s>` });
+      return sendJson(res, 404, {
+        error: `no file ${url.pathname}; WAVs are served under /wav/<name>.wav?seconds=<s>, other files under /media/<name>.<mp3|jpeg|png|mp4>`,
+      });
     };
     route().catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { code: 500, msg: String(err) });
@@ -641,6 +1206,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return () => listeners.delete(listener);
     },
     wavUrl: wavUrlFor,
+    mediaUrl: mediaUrlFor,
     plan: (audioId, scenario) => void planned.set(audioId, scenario),
     served: (url) => served.get(pathKey(url)) ?? [],
     servedSha256(url) {
@@ -649,6 +1215,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     submit,
     deliver,
+    callbackBody,
     async idle(timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
       while (busy.size > 0) {

@@ -5,15 +5,32 @@ import { createHash } from "node:crypto";
 
 export type TaskState = "pending" | "downloading" | "stored" | "failed";
 
+/** One of a task's files (SPEC.md, "Every kind of task"). */
+export interface FileJson {
+  name: string;
+  role: string;
+  /** The music track it belongs to, else null. */
+  track: string | null;
+  state: "waiting" | "stored" | "failed";
+  size: number | null;
+  sha256: string | null;
+  contentType: string;
+  key: string;
+  error: { code: string; message: string } | null;
+}
+
 /** A task as the API returns it (SPEC.md, "A task, as JSON"). */
 export interface TaskJson {
   taskId: string;
+  /** wav, music, stems, video, cover, midi or lyrics (a worker from before kinds has none). */
+  kind?: string;
   state: TaskState;
   createdAt: string;
   updatedAt: string;
   attempts: number;
   source: { url: string } | null;
   wav: { key: string; size: number; sha256: string; contentType: string } | null;
+  files?: FileJson[];
   error: { code: string; message: string } | null;
   /** Delivery of the task's announcement to NOTIFY_URL (SPEC.md, "Notifications"). */
   notification?: {
@@ -43,6 +60,11 @@ export interface Download {
   bytes: number;
   sha256: string;
   headers: Headers;
+}
+
+/** A download kept whole (small files: JSON, MIDI). */
+export interface WholeDownload extends Download {
+  body: Buffer;
 }
 
 export class WorkerClient {
@@ -82,9 +104,9 @@ export class WorkerClient {
     return JSON.parse(text) as TaskJson;
   }
 
-  /** PUT /api/tasks/:id: registers a task submitted elsewhere (201 new, 200 known). */
-  async register(taskId: string): Promise<{ status: number; task: TaskJson }> {
-    const res = await this.api("PUT", `/api/tasks/${encodeURIComponent(taskId)}`);
+  /** PUT /api/tasks/:id: registers a task submitted elsewhere (201 new, 200 known); `kind` says which endpoint the cron polls (default wav). */
+  async register(taskId: string, body?: { kind?: string; musicTaskId?: string; audioId?: string }): Promise<{ status: number; task: TaskJson }> {
+    const res = await this.api("PUT", `/api/tasks/${encodeURIComponent(taskId)}`, body);
     const text = await res.text();
     if (res.status !== 201 && res.status !== 200) throw new WorkerApiError(res.status, text, `PUT /api/tasks/${taskId}`);
     return { status: res.status, task: JSON.parse(text) as TaskJson };
@@ -98,9 +120,10 @@ export class WorkerClient {
     return JSON.parse(text) as TaskJson;
   }
 
-  async list(query: { state?: TaskState; limit?: number; cursor?: string } = {}): Promise<{ tasks: TaskJson[]; cursor: string | null }> {
+  async list(query: { state?: TaskState; kind?: string; limit?: number; cursor?: string } = {}): Promise<{ tasks: TaskJson[]; cursor: string | null }> {
     const q = new URLSearchParams();
     if (query.state) q.set("state", query.state);
+    if (query.kind) q.set("kind", query.kind);
     if (query.limit !== undefined) q.set("limit", String(query.limit));
     if (query.cursor) q.set("cursor", query.cursor);
     const res = await this.api("GET", `/api/tasks?${q}`);
@@ -124,6 +147,22 @@ export class WorkerClient {
   /** GET /api/tasks/:id/wav, hashed as it streams (never held whole). */
   async download(taskId: string): Promise<Download> {
     return hashed(await this.api("GET", `/api/tasks/${encodeURIComponent(taskId)}/wav`));
+  }
+
+  fileUrl(taskId: string, name: string): string {
+    return `${this.baseUrl}/api/tasks/${encodeURIComponent(taskId)}/files/${encodeURIComponent(name)}`;
+  }
+
+  /** GET /api/tasks/:id/files/:name, hashed as it streams. */
+  async downloadFile(taskId: string, name: string): Promise<Download> {
+    return hashed(await this.api("GET", `/api/tasks/${encodeURIComponent(taskId)}/files/${encodeURIComponent(name)}`));
+  }
+
+  /** GET /api/tasks/:id/files/:name, kept whole (for files small enough to read: JSON, MIDI). */
+  async fetchFile(taskId: string, name: string): Promise<WholeDownload> {
+    const res = await this.api("GET", `/api/tasks/${encodeURIComponent(taskId)}/files/${encodeURIComponent(name)}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    return { status: res.status, bytes: body.byteLength, sha256: createHash("sha256").update(body).digest("hex"), headers: res.headers, body };
   }
 
   /** GET a URL without the bearer token (a signed link), hashed as it streams. */

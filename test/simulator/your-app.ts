@@ -14,9 +14,20 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 /** An announcement's body as SPEC.md describes it. */
 export interface AnnouncementPayload {
-  type: "wav.stored" | "wav.failed";
+  /** `<kind>.stored` or `<kind>.failed`: wav.stored, music.stored, midi.failed, … */
+  type: string;
   timestamp: string;
-  data: { taskId: string; state: string; downloadUrl?: string; downloadExpiresAt?: string; [k: string]: unknown };
+  data: {
+    taskId: string;
+    kind?: string;
+    state: string;
+    /** wav.stored: the WAV's signed link. */
+    downloadUrl?: string;
+    downloadExpiresAt?: string;
+    /** Every stored file carries its own signed link. */
+    files?: { name: string; state: string; sha256: string | null; downloadUrl?: string; downloadExpiresAt?: string }[];
+    [k: string]: unknown;
+  };
 }
 
 /** One POST the app received. */
