@@ -4,7 +4,8 @@
 import { Hono } from "hono";
 import { api } from "./api";
 import { dashboard } from "./dashboard/routes";
-import { apiError, onError } from "./http/errors";
+import { ConfigError, readConfig } from "./config";
+import { apiError, errorBody, onError } from "./http/errors";
 import type { AppEnv } from "./http/types";
 import { allowedMethods } from "./middleware/allowed-methods";
 import { requestLog } from "./middleware/request-log";
@@ -16,7 +17,16 @@ app
   .use(requestLog()) // first, so every answer (errors and 404s included) gets its line
   // 405 with Allow from the routes this app itself serves (read when the first request comes).
   .use(allowedMethods(() => app.routes))
-  .get("/healthz", (c) => c.json({ ok: true }))
+  // Unusable settings make it 503 without naming them (the settings page does, behind sign-in).
+  .get("/healthz", (c) => {
+    try {
+      readConfig(c.env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return c.json(errorBody("misconfigured", "A setting of this deployment cannot be used; the dashboard's settings page says which."), 503);
+    }
+    return c.json({ ok: true });
+  })
   .route("/callbacks", callbacks)
   .route("/", api)
   .route("/", dashboard)

@@ -97,9 +97,16 @@ const ConfigSchema = z.object({
     .string()
     .optional()
     .transform((v) => v?.trim().toLowerCase() === "true"),
-  // Not in the provider contract: how long a WAV source may send nothing before the attempt is
+  // Not in the provider contract: how long a source may send nothing before the attempt is
   // abandoned. Tests shorten it; production keeps the default.
   SOURCE_IDLE_TIMEOUT_SECONDS: seconds(30),
+  // How long one invocation of a runner works before it goes on in a fresh one (README,
+  // "Resumable transfers"): the platform allows 15 minutes per alarm.
+  TRANSFER_SLICE_SECONDS: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? "600" : v))
+    .pipe(z.coerce.number<string>().int("must be whole seconds").min(1, "must be at least 1").max(840, "must be at most 840 (an alarm may run 15 minutes)")),
 })
   // Rules between settings; they run only once every setting parsed on its own.
   .transform(({ SOURCE_HOSTS, WAV_SOURCE_HOSTS, ...c }) => ({ ...c, WAV_SOURCE_HOSTS: [...new Set([...WAV_SOURCE_HOSTS, ...SOURCE_HOSTS])] }))

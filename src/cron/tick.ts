@@ -16,7 +16,7 @@ export interface TickReport {
   polled: number;
   providerCalls: number;
   outcomes: Partial<Record<PollOutcome, number>>;
-  /** The tick stopped early because the provider is in trouble. */
+  /** Some shard stopped polling early because the provider is in trouble (the others went on). */
   stoppedForTrouble: boolean;
   /** Shards or polls that failed to answer (their tasks stay due). */
   errors: number;
@@ -60,10 +60,9 @@ export async function runTick(env: Env, scheduledTime: number): Promise<TickRepo
       const key = k as PollOutcome;
       report.outcomes[key] = (report.outcomes[key] ?? 0) + v;
     }
-    if (r.trouble) {
-      report.stoppedForTrouble = true;
-      break;
-    }
+    // The shard stopped at its first sign of provider trouble; the tick goes on with the others
+    // within its budget (one shard's 5xx does not leave every other shard's tasks unasked).
+    if (r.trouble) report.stoppedForTrouble = true;
   }
   report.ms = Date.now() - started;
   return report;

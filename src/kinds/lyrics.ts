@@ -50,6 +50,7 @@ export const lyrics: Kind = {
       const taskId = firstTaskId(data.taskId, data.task_id);
       if (taskId === undefined) return { ok: false, message: "data.taskId: is missing" };
       if (code !== 200 || data.callbackType === "error" || !data.data) return { ok: true, taskId, said: failed(code === 200 ? "error" : code, msg) };
+      if (data.data.length === 0) return { ok: true, taskId, said: failed("no_lyrics", "the provider's callback carries no lyrics") };
       return { ok: true, taskId, said: { type: "files", stage: "complete", files: offers(data.data) } };
     }),
 

@@ -8,9 +8,14 @@ import { CONTENT_TYPES, fileKey, INLINE_CALLBACK_BYTES, type FileOffer, type Kin
 import { Code, failed, firstTaskId, Loose, Msg, parseWith, readRecordWith, recordError, recordFrom, TaskId } from "./read";
 
 /** Seconds, sent as a number or as a numeric string. */
-const Seconds = z.union([z.number(), z.string().regex(/^\s*\d+(\.\d+)?([eE][-+]?\d+)?\s*$/, "must be a number of seconds").transform(Number)]).pipe(
-  z.number().finite().min(0, "must not be negative").max(86_400, "must be at most a day"),
-);
+const Seconds = z
+  .union([z.number(), z.string()], { error: "must be a number of seconds" })
+  .transform((v, ctx) => {
+    const n = typeof v === "number" ? v : /^\s*\d+(\.\d+)?([eE][-+]?\d+)?\s*$/.test(v) ? Number(v) : NaN;
+    if (!Number.isFinite(n)) ctx.addIssue({ code: "custom", message: "must be a number of seconds" });
+    return n;
+  })
+  .pipe(z.number().min(0, "must not be negative").max(86_400, "must be at most a day"));
 
 const Note = z.object({
   pitch: z.number().int().min(0).max(127),
@@ -64,10 +69,14 @@ export const midi: Kind = {
     parseWith(Callback, json, ({ code, msg, task_id, taskId, data }) => {
       const nested = typeof data?.taskId === "string" ? data.taskId : typeof data?.task_id === "string" ? data.task_id : undefined;
       const id = firstTaskId(task_id, taskId, nested);
-      if (id === undefined || !TaskId.safeParse(id).success) return { ok: false, message: "task_id: is missing" };
+      if (id === undefined) return { ok: false, message: "task_id: is missing" };
+      if (!TaskId.safeParse(id).success) return { ok: false, message: "data.taskId: must be 1-128 letters, digits, '_' or '-'" };
       if (code !== 200) return { ok: true, taskId: id, said: failed(code, msg) };
       const notes = MidiData.safeParse(data);
-      if (!notes.success) return { ok: false, message: `data.${notes.error.issues[0]!.path.join(".")}: ${notes.error.issues[0]!.message}` };
+      if (!notes.success) {
+        const issue = notes.error.issues[0]!;
+        return { ok: false, message: `${["data", ...issue.path].join(".")}: ${issue.message}` };
+      }
       return { ok: true, taskId: id, said: { type: "files", stage: "complete", files: offers(data!) } };
     }),
 

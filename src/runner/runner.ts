@@ -4,46 +4,56 @@
 // newUniqueId() and is kept in the task's row, so making one costs no global name check; the
 // shard makes it from its alarm, never on a callback's acknowledgement path.
 //
-// Everything it knows is in its own SQLite tables (see ../storage/layout.ts):
-//   jobs       one row per slot (a file's transfer, the announcement): queued → running, deleted
-//              once the shard has the report (kept as done, with the report, while the shard
-//              cannot be reached). A row found `running` when the alarm starts was cut off by a
-//              dead isolate: that is how an interrupted attempt is recognised, from durable state.
-//   multipart  multipart uploads in progress; one left behind by a dead attempt is aborted.
+// An invocation works for at most TRANSFER_SLICE_SECONDS: then it starts no new part (nor job),
+// and the same attempt goes on from the runner's next alarm, right away (README, "Resumable
+// transfers"). Everything it knows is in its own SQLite tables (see ../storage/layout.ts):
+//   jobs         one row per slot (a file's transfer, the announcement): queued → running →
+//                (paused → running …) → deleted once the shard has the report (kept as done, with
+//                the report, while the shard cannot be reached). A row found `running` when the
+//                alarm starts was cut off by a dead isolate: that is how an interrupted attempt is
+//                recognised, from durable state — and whether it got anywhere, from its checkpoint.
+//   checkpoints  one per file being uploaded in parts: the upload id and every part R2 has.
+//   stale_uploads  uploads left by the version before checkpoints, aborted before the next attempt.
 
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import { kindOf } from "../kinds";
+import { CONTENT_TYPES } from "../kinds/kind";
 import { errorText } from "../lib/redact";
 import { deliverAnnouncement } from "../notify/deliver";
 import { getRecord, ProviderError } from "../provider/client";
 import { shardFor } from "../shard/shards";
 import { jobSlot, type AnnounceJob, type AnnounceReport, type RunnerJob, type RunnerReport, type TransferJob, type TransferReport } from "../task/jobs";
-import { adoptStored, transferFile } from "../transfer/transfer";
+import { adoptStored, checkpointOffset, transferFile, type Checkpoint, type Checkpoints, type TransferOutcome } from "../transfer/transfer";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS jobs (
      kind   TEXT PRIMARY KEY,   -- the job's slot: 'transfer:<file>' | 'announce'
      job    TEXT NOT NULL,      -- RunnerJob JSON
-     phase  TEXT NOT NULL,      -- 'queued' | 'running' | 'done'
+     phase  TEXT NOT NULL,      -- 'queued' | 'running' | 'paused' | 'done'
      report TEXT                -- RunnerReport JSON once done
    ) WITHOUT ROWID`,
-  `CREATE TABLE IF NOT EXISTS multipart (
+  `CREATE TABLE IF NOT EXISTS checkpoints (
+     key        TEXT PRIMARY KEY,  -- the file's R2 key
+     checkpoint TEXT NOT NULL,     -- Checkpoint JSON (../transfer/transfer.ts)
+     slice_from INTEGER NOT NULL DEFAULT 0  -- where the running slice began: progress since then?
+   ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS stale_uploads (
      upload_id TEXT PRIMARY KEY,
-     key       TEXT NOT NULL      -- the file's R2 key
+     key       TEXT NOT NULL
    ) WITHOUT ROWID`,
 ];
 
-/** Uploads recorded before tasks had files (table uploads: upload_id, task_id) were WAVs. */
+/** Uploads the version before checkpoints recorded (table uploads: upload_id, task_id) were WAVs. */
 const UPGRADE = [
-  `INSERT OR IGNORE INTO multipart (upload_id, key) SELECT upload_id, 'wav/' || task_id || '.wav' FROM uploads`,
+  `INSERT OR IGNORE INTO stale_uploads (upload_id, key) SELECT upload_id, 'wav/' || task_id || '.wav' FROM uploads`,
   `DROP TABLE uploads`,
 ];
 
 /** How soon to try again to hand a report to the shard when it could not be reached. */
 const REPORT_RETRY_MS = 30_000;
 
-type JobRow = { kind: string; job: string; phase: "queued" | "running" | "done"; report: string | null };
+type JobRow = { kind: string; job: string; phase: "queued" | "running" | "paused" | "done"; report: string | null };
 
 export class TaskRunner extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -70,40 +80,76 @@ export class TaskRunner extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    let reportFailed = false;
-    // Jobs queued while one runs are picked up by the same loop.
+    const sliceEndsAt = Date.now() + readConfig(this.env).TRANSFER_SLICE_SECONDS * 1000;
+    let next: number | null = null;
+    // Jobs queued while one runs are picked up by the same loop, until the slice is over.
     for (let row = this.nextRow(); row !== null; row = this.nextRow()) {
+      if (Date.now() >= sliceEndsAt) {
+        next = Date.now(); // the rest in a fresh invocation, right away
+        break;
+      }
       const job = JSON.parse(row.job) as RunnerJob;
       if (job.kind === "transfer" && !job.file) {
         // A job of the version before tasks had files: the shard hands out its attempt anew.
         this.sql.exec("DELETE FROM jobs WHERE kind = ?", row.kind);
         continue;
       }
-      // `running` here means the alarm that set it never finished: its isolate died.
-      const report =
-        row.phase === "done" ? (JSON.parse(row.report!) as RunnerReport) : row.phase === "running" ? interruptedReport(job, this.id) : await this.run(row.kind, job);
-      if (await this.sendReport(report)) {
+      const outcome = await this.step(row, job, sliceEndsAt);
+      if (outcome === "paused") {
+        next = Date.now();
+        break;
+      }
+      if (outcome === "dropped") continue;
+      if (await this.sendReport(outcome)) {
         // Forgotten once the shard has it (unless a newer job replaced it meanwhile).
         this.sql.exec("DELETE FROM jobs WHERE kind = ? AND job = ?", row.kind, row.job);
       } else {
         // Kept with its report, so the next alarm hands it over without doing the work again.
-        this.sql.exec("UPDATE jobs SET phase = 'done', report = ? WHERE kind = ? AND job = ?", JSON.stringify(report), row.kind, row.job);
-        reportFailed = true;
+        this.sql.exec("UPDATE jobs SET phase = 'done', report = ? WHERE kind = ? AND job = ?", JSON.stringify(outcome), row.kind, row.job);
+        next = Date.now() + REPORT_RETRY_MS;
         break;
       }
     }
     // setAlarm last: an alarm set early would suppress the runtime's retries if we threw.
-    if (reportFailed) await this.ctx.storage.setAlarm(Date.now() + REPORT_RETRY_MS);
+    if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
   private nextRow(): JobRow | null {
-    return this.sql.exec<JobRow>("SELECT * FROM jobs ORDER BY kind DESC LIMIT 1").toArray()[0] ?? null;
+    // Transfers ('transfer:…') before the announcement; a paused transfer goes on first.
+    return this.sql.exec<JobRow>("SELECT * FROM jobs ORDER BY phase = 'paused' DESC, kind DESC LIMIT 1").toArray()[0] ?? null;
   }
 
-  /** Marks the job running (durably, before any outbound work) and does it. */
-  private async run(slot: string, job: RunnerJob): Promise<RunnerReport> {
-    this.sql.exec("UPDATE jobs SET phase = 'running' WHERE kind = ?", slot);
-    return job.kind === "transfer" ? this.transfer(job) : this.announce(job);
+  /** One row's work: its report, "paused" (to go on in a fresh invocation), or "dropped". */
+  private async step(row: JobRow, job: RunnerJob, sliceEndsAt: number): Promise<RunnerReport | "paused" | "dropped"> {
+    if (row.phase === "done") return JSON.parse(row.report!) as RunnerReport;
+    if (row.phase === "running") {
+      // The alarm that set `running` never finished: its isolate died. A transfer whose checkpoint
+      // advanced since that slice began made progress and simply goes on; otherwise the attempt
+      // was interrupted (a failure, with the usual backoff).
+      if (job.kind !== "transfer" || !this.advanced(job.file.key)) return interruptedReport(job, this.id);
+    }
+    this.sql.exec("UPDATE jobs SET phase = 'running' WHERE kind = ?", row.kind);
+    if (job.kind === "announce") {
+      const report = await this.announce(job);
+      if (report) return report;
+      this.sql.exec("DELETE FROM jobs WHERE kind = ?", row.kind);
+      return "dropped";
+    }
+    const outcome = await this.transfer(job, row.phase === "queued", sliceEndsAt);
+    if ("report" in outcome) return outcome.report;
+    // Paused: tell the shard (it renews the attempt's lease); a task that moved on drops it.
+    if (!(await this.progress(job, outcome.paused.offset, outcome.paused.total))) {
+      this.sql.exec("DELETE FROM jobs WHERE kind = ?", row.kind);
+      return "dropped";
+    }
+    this.sql.exec("UPDATE jobs SET phase = 'paused' WHERE kind = ?", row.kind);
+    return "paused";
+  }
+
+  /** Whether the file's checkpoint moved on since its last slice began. */
+  private advanced(key: string): boolean {
+    const row = this.sql.exec<{ checkpoint: string; slice_from: number }>("SELECT checkpoint, slice_from FROM checkpoints WHERE key = ?", key).toArray()[0];
+    return row !== undefined && checkpointOffset(JSON.parse(row.checkpoint) as Checkpoint) > row.slice_from;
   }
 
   /** Hands a report to the task's shard; false when the shard could not be reached. */
@@ -117,10 +163,37 @@ export class TaskRunner extends DurableObject<Env> {
     }
   }
 
-  private async transfer(job: TransferJob): Promise<TransferReport> {
+  /** A paused transfer's progress, for the shard; false when the attempt is no longer wanted. */
+  private async progress(job: TransferJob, offset: number, total: number | null): Promise<boolean> {
+    try {
+      return await shardFor(this.env, job.taskId).progress({ taskId: job.taskId, runnerId: this.id, file: job.file.name, epoch: job.epoch, offset, total });
+    } catch (err) {
+      // Unreachable now: go on anyway; the next slice tells it again.
+      console.error(`runner: progress of ${job.taskId} not delivered: ${errorText(err, this.env)}`);
+      return true;
+    }
+  }
+
+  /**
+   * One slice of a transfer attempt. A fresh attempt (`first`) first adopts what an interrupted
+   * one may have committed — before any link refresh, which would change the source the object's
+   * metadata names — then asks record-info for current URLs when the shard said to.
+   */
+  private async transfer(job: TransferJob, first: boolean, sliceEndsAt: number): Promise<{ report: TransferReport } | { paused: { offset: number; total: number | null } }> {
     const config = readConfig(this.env);
-    await this.abortLeftoverUploads(job.file.key);
+    await this.abortStaleUploads(job.file.key);
     const report = { kind: "transfer", taskId: job.taskId, runnerId: this.id, file: job.file.name, key: job.file.key, epoch: job.epoch } as const;
+
+    if (first && job.adopt && !this.hasCheckpoint(job.file.key)) {
+      // The dead attempt may have committed the object just before it died.
+      try {
+        const adopted = await adoptStored(this.env.BUCKET, job.taskId, job.file);
+        if (adopted) return { report: { ...report, result: { ok: true, stored: adopted } } };
+      } catch (err) {
+        // Reading it back failed: fetch afresh rather than spend an attempt on it.
+        console.warn(`transfer ${job.taskId} ${job.file.name}: adopting the stored object failed (${errorText(err, this.env)}); fetching again`);
+      }
+    }
 
     let file = job.file;
     let refresh: TransferReport["refresh"];
@@ -130,19 +203,9 @@ export class TaskRunner extends DurableObject<Env> {
       if (url && "url" in file.source) file = { ...file, source: { url } };
     }
 
-    if (job.adopt) {
-      // The dead attempt may have committed the object just before it died.
-      try {
-        const adopted = await adoptStored(this.env.BUCKET, job.taskId, file);
-        if (adopted) return { ...report, refresh, result: { ok: true, stored: adopted } };
-      } catch (err) {
-        // Reading it back failed: fetch afresh rather than spend an attempt on it.
-        console.warn(`transfer ${job.taskId} ${file.name}: adopting the stored object failed (${errorText(err, this.env)}); fetching again`);
-      }
-    }
-
-    const wav = file.contentType === "audio/wav";
-    const result = await transferFile({
+    const wav = file.contentType === CONTENT_TYPES.wav;
+    this.sql.exec("UPDATE checkpoints SET slice_from = ? WHERE key = ?", this.offsetOf(file.key), file.key);
+    const outcome: TransferOutcome = await transferFile({
       taskId: job.taskId,
       file,
       bucket: this.env.BUCKET,
@@ -150,13 +213,41 @@ export class TaskRunner extends DurableObject<Env> {
       maxBytes: wav ? config.MAX_WAV_BYTES : config.MAX_FILE_BYTES,
       maxSetting: wav ? "MAX_WAV_BYTES" : "MAX_FILE_BYTES",
       idleTimeoutMs: config.SOURCE_IDLE_TIMEOUT_SECONDS * 1000,
-      onMultipartUpload: (uploadId) => {
-        if (uploadId !== null) this.sql.exec("INSERT OR REPLACE INTO multipart (upload_id, key) VALUES (?, ?)", uploadId, file.key);
-        else this.sql.exec("DELETE FROM multipart WHERE key = ?", file.key);
-      },
+      checkpoints: this.checkpointsFor(file.key),
+      sliceEndsAt,
     });
-    if (!result.ok) console.warn(`transfer ${job.taskId} ${file.name}: ${result.error.code}: ${result.error.message}`);
-    return { ...report, refresh, result };
+    if ("paused" in outcome) return outcome;
+    if (!outcome.ok) console.warn(`transfer ${job.taskId} ${file.name}: ${outcome.error.code}: ${outcome.error.message}`);
+    return { report: { ...report, refresh, result: outcome } };
+  }
+
+  /** The checkpoint of one file, in this runner's SQLite (saved after every part R2 has). */
+  private checkpointsFor(key: string): Checkpoints {
+    return {
+      load: () => {
+        const row = this.sql.exec<{ checkpoint: string }>("SELECT checkpoint FROM checkpoints WHERE key = ?", key).toArray()[0];
+        return row ? (JSON.parse(row.checkpoint) as Checkpoint) : null;
+      },
+      save: (cp) => {
+        this.sql.exec(
+          "INSERT INTO checkpoints (key, checkpoint, slice_from) VALUES (?, ?, 0) ON CONFLICT (key) DO UPDATE SET checkpoint = excluded.checkpoint",
+          key,
+          JSON.stringify(cp),
+        );
+      },
+      clear: () => {
+        this.sql.exec("DELETE FROM checkpoints WHERE key = ?", key);
+      },
+    };
+  }
+
+  private hasCheckpoint(key: string): boolean {
+    return this.checkpointsFor(key).load() !== null;
+  }
+
+  private offsetOf(key: string): number {
+    const cp = this.checkpointsFor(key).load();
+    return cp ? checkpointOffset(cp) : 0;
   }
 
   /** record-info's current URLs for the task's files (the shard has checked the 30 s poll rule). */
@@ -175,25 +266,37 @@ export class TaskRunner extends DurableObject<Env> {
     }
   }
 
-  /** A multipart upload a dead attempt left behind is aborted before the next one starts. */
-  private async abortLeftoverUploads(key: string): Promise<void> {
-    const rows = this.sql.exec<{ upload_id: string }>("SELECT upload_id FROM multipart WHERE key = ?", key).toArray();
+  /** Uploads the version before checkpoints left behind are aborted before the next attempt. */
+  private async abortStaleUploads(key: string): Promise<void> {
+    const rows = this.sql.exec<{ upload_id: string }>("SELECT upload_id FROM stale_uploads WHERE key = ?", key).toArray();
     for (const { upload_id } of rows) {
       try {
         await this.env.BUCKET.resumeMultipartUpload(key, upload_id).abort();
       } catch {
         // Already completed or aborted, or expired by R2: nothing is left to clean up.
       }
-      this.sql.exec("DELETE FROM multipart WHERE upload_id = ?", upload_id);
+      this.sql.exec("DELETE FROM stale_uploads WHERE upload_id = ?", upload_id);
     }
   }
 
-  private async announce(job: AnnounceJob): Promise<AnnounceReport> {
+  /**
+   * One announcement attempt — unless the task no longer wants it (deleted, reopened, another
+   * round): the shard is asked right before sending. Null when dropped.
+   */
+  private async announce(job: AnnounceJob): Promise<AnnounceReport | null> {
     const config = readConfig(this.env);
     const base = { kind: "announce", taskId: job.taskId, runnerId: this.id, round: job.round, attempt: job.attempt } as const;
     if (!config.NOTIFY_URL || !config.NOTIFY_SECRET) {
       return { ...base, status: null, outcome: "retry", message: "NOTIFY_URL is no longer set" };
     }
+    let wanted = true;
+    try {
+      wanted = await shardFor(this.env, job.taskId).announcementWanted({ taskId: job.taskId, runnerId: this.id, round: job.round, attempt: job.attempt });
+    } catch (err) {
+      // The shard cannot say: send (an announcement is at least once; the app drops duplicates by id).
+      console.error(`runner: could not ask whether ${job.taskId}'s announcement is still wanted: ${errorText(err, this.env)}`);
+    }
+    if (!wanted) return null;
     const r = await deliverAnnouncement({ url: config.NOTIFY_URL, secret: config.NOTIFY_SECRET, id: job.messageId, body: job.body });
     return { ...base, status: r.status, outcome: r.outcome, message: r.message };
   }

@@ -7,7 +7,7 @@
 // reports back through report(). The cron asks each shard to poll its overdue tasks (tick()).
 
 import { DurableObject } from "cloudflare:workers";
-import { readConfig } from "../config";
+import { ConfigError, readConfig } from "../config";
 import { ANNOUNCEMENT_LINK_TTL_SECONDS, filePath, makeDownloadLink, wavPath } from "../download/signed-link";
 import { kindOf } from "../kinds";
 import type { KindName } from "../kinds/kind";
@@ -20,7 +20,7 @@ import { dueWork } from "../task/dispatch";
 import { callbackNote, meaningOf, type HistoryEntry, type HistoryNote } from "../task/history";
 import { reportSteps, type RunnerJob, type RunnerReport } from "../task/jobs";
 import { apply, isFinal, mayPoll, type MachineContext, type MusicRef, type Task, type TaskEvent } from "../task/machine";
-import { releasedKeys, taskKeys } from "../task/objects";
+import { releasedKeys, stagedInUse, taskKeys } from "../task/objects";
 import { pollVerdict, type PollAnswer, type PollOutcome, type StagedRecord } from "../task/poll";
 import { toView, type TaskView } from "../task/view";
 import { shardFor } from "./shards";
@@ -35,6 +35,8 @@ const CLAIM_MS = 60_000;
 /** Tasks handled per alarm; the alarm comes back at once for the rest. */
 const MAX_RUNS_PER_ALARM = 50;
 const RUN_CONCURRENCY = 8;
+/** How soon an alarm that found the settings unusable looks again. */
+const MISCONFIGURED_RETRY_MS = 5 * 60_000;
 /** R2 objects removed per alarm (one batch delete). */
 const REMOVALS_PER_ALARM = 500;
 
@@ -71,14 +73,15 @@ export class TaskShard extends DurableObject<Env> {
    * X-Webhook-Timestamp (null without signatures): one valid signature exists per task and time,
    * so the time identifies it.
    */
-  async ingest(kind: KindName, taskId: string, said: StagedSaid, signedAt: number | null): Promise<{ outcome: CallbackOutcome; task?: KindName }> {
+  async ingest(kind: KindName, taskId: string, said: StagedSaid, signedAt: number | null): Promise<{ outcome: CallbackOutcome; task?: KindName; staged: string[] }> {
     const known = this.store.load(taskId);
-    if (!known && this.store.isDeleted(taskId)) return { outcome: "ignored" }; // a late callback for a deleted task
-    if (known && known.kind !== kind) return { outcome: "kind_mismatch", task: known.kind };
+    // `staged`: the staged content the task still needs afterwards; the route removes the rest.
+    if (!known && this.store.isDeleted(taskId)) return { outcome: "ignored", staged: [] }; // a late callback for a deleted task
+    if (known && known.kind !== kind) return { outcome: "kind_mismatch", task: known.kind, staged: [...stagedInUse(known)] };
     const now = Date.now();
     if (signedAt !== null && known && isReplay(this.store.signedResult(taskId, signedAt), said)) {
       this.store.addHistory(taskId, now, callbackNote("signature_reused", said));
-      return { outcome: "signature_reused" };
+      return { outcome: "signature_reused", staged: [...stagedInUse(known)] };
     }
     const event = callbackEvent(kind, said, signedAt, (text) => redactText(text, this.env));
     const after = apply(known, taskId, event, now, this.context());
@@ -91,7 +94,7 @@ export class TaskShard extends DurableObject<Env> {
     this.record(taskId, now, [callbackNote(outcome, said), ...meaningOf(known, event, after)]);
     // Also for a duplicate: the provider's redelivery re-arms a shard whose alarm was lost.
     await this.armAlarm();
-    return { outcome };
+    return { outcome, staged: [...stagedInUse(after)] };
   }
 
   /** Registers a task (submitted here or elsewhere); `created` is false when it was known. */
@@ -233,15 +236,59 @@ export class TaskShard extends DurableObject<Env> {
     }
     for (const step of reportSteps(task, r)) {
       if (step.note) this.record(r.taskId, now, [step.note]);
-      if (step.event) this.commit(r.taskId, step.event, now);
+      const event = step.event;
+      if (event?.type === "transferSucceeded" && !(await this.stillThere(r.taskId, event))) continue;
+      if (event) this.commit(r.taskId, event, Date.now());
     }
     await this.armAlarm();
+  }
+
+  /**
+   * A success reported for an attempt the task no longer waits on (its lease ended, a newer one
+   * runs) is credited only if the object that attempt wrote is still the one under the key.
+   */
+  private async stillThere(taskId: string, e: Extract<TaskEvent, { type: "transferSucceeded" }>): Promise<boolean> {
+    const file = this.store.load(taskId)?.files.find((f) => f.name === e.file);
+    if (!file || file.running?.epoch === e.epoch) return true;
+    const head = await this.env.BUCKET.head(e.stored.key);
+    return head !== null && head.size === e.stored.size && (e.stored.etag === undefined || head.etag === e.stored.etag);
+  }
+
+  /**
+   * A transfer in parts paused at the end of its time slice (README, "Resumable transfers"): the
+   * attempt's lease starts again. False when the task no longer wants that attempt (deleted,
+   * reopened, another attempt runs): the runner then drops it.
+   */
+  async progress(p: { taskId: string; runnerId: string; file: string; epoch: number; offset: number; total: number | null }): Promise<boolean> {
+    const task = this.store.load(p.taskId);
+    const file = task?.files.find((f) => f.name === p.file);
+    if (!task || p.runnerId !== this.store.runnerId(p.taskId) || file?.running?.epoch !== p.epoch) return false;
+    this.commit(p.taskId, { type: "transferProgress", file: p.file, epoch: p.epoch, offset: p.offset, total: p.total }, Date.now());
+    await this.armAlarm();
+    return true;
+  }
+
+  /** Asked by the runner right before it sends: is this announcement attempt still the one wanted? */
+  async announcementWanted(a: { taskId: string; runnerId: string; round: number; attempt: number }): Promise<boolean> {
+    const task = this.store.load(a.taskId);
+    const n = task?.notification;
+    return !!n && a.runnerId === this.store.runnerId(a.taskId) && n.state === "pending" && n.sendingSince !== null && n.round === a.round && n.attempts === a.attempt;
   }
 
   // ── The alarm: hand due work to runners ─────────────────────────────────────────────────
 
   override async alarm(): Promise<void> {
     const now = Date.now();
+    try {
+      readConfig(this.env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      // Unusable settings: nothing can be handed out until they are fixed. Look again later, not
+      // at once (the settings page names the setting).
+      console.error(JSON.stringify({ event: "misconfigured", message: "the shard's alarm waits for usable settings" }));
+      await this.ctx.storage.setAlarm(now + MISCONFIGURED_RETRY_MS);
+      return;
+    }
     const due = this.store.dueRuns(now, MAX_RUNS_PER_ALARM);
     let next = 0;
     const worker = async () => {

@@ -25,6 +25,9 @@ export function transferRetryDelayMs(failedAttempts: number): number {
   return n <= 4 ? 30 * SECOND * 4 ** (n - 1) : 2 * HOUR;
 }
 
+/** A failed task that never had a usable file is polled once a day while the provider keeps files. */
+export const FAILED_TASK_POLL_MS = 24 * HOUR;
+
 /** After every third failed attempt the next one first asks record-info for a current URL. */
 export const REFRESH_EVERY_ATTEMPTS = 3;
 

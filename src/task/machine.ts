@@ -22,7 +22,8 @@
 // attempt it names.
 
 import type { FileOffer, FileRole, FileSource, KindName, Stage, TaskError } from "../kinds/kind";
-import { MIN_POLL_INTERVAL_MS, pollDelayMs, REFRESH_EVERY_ATTEMPTS, TRANSFER_LEASE_MS, transferRetryDelayMs } from "./backoff";
+import type { WavFormat } from "../transfer/wav-format";
+import { FAILED_TASK_POLL_MS, MIN_POLL_INTERVAL_MS, pollDelayMs, REFRESH_EVERY_ATTEMPTS, TRANSFER_LEASE_MS, transferRetryDelayMs } from "./backoff";
 import {
   announce,
   initialNotification,
@@ -47,6 +48,10 @@ export interface StoredFile {
   size: number;
   sha256: string;
   contentType: string;
+  /** A WAV's facts, read from its header as it streamed (README, "Transfers"). */
+  format?: WavFormat;
+  /** R2's etag of the object the attempt wrote: a late success is credited only if it is still there. */
+  etag?: string;
 }
 
 /** What the WAV of a `wav` task was called before tasks had files (the API still shows it). */
@@ -70,8 +75,13 @@ export interface TaskFile {
   state: FileState;
   /** Transfer attempts since the source became known (or since the last manual retry). */
   attempts: number;
-  /** The attempt handed to the runner and not answered yet: its epoch and when it started. */
+  /**
+   * The attempt handed to the runner and not answered yet: its epoch, and when it started or last
+   * said it got further (its lease counts from then).
+   */
   running: { epoch: number; since: number } | null;
+  /** How far a transfer in parts has got (bytes in R2, of how many), while one runs. */
+  progress?: { offset: number; total: number | null } | null;
   /** When its next attempt is due, while it waits and none runs. */
   dueAt: number | null;
   /** The next attempt first asks record-info for a current URL (an expired or moved link). */
@@ -139,8 +149,15 @@ export type TaskEvent =
   | { type: "transferFailed"; file: string; epoch: number; error: TaskError; retryable: boolean; refreshUrl?: boolean }
   /** The attempt of `epoch` was handed out but never answered (the runner's isolate died). */
   | { type: "transferInterrupted"; file: string; epoch: number }
+  /** The attempt of `epoch` paused at the end of a time slice with this much in R2: it goes on. */
+  | { type: "transferProgress"; file: string; epoch: number; offset: number; total: number | null }
   | { type: "pollStarted" }
   | { type: "pollPending" }
+  /**
+   * The provider could not be asked at all (down, 5xx, maintenance): that time does not count
+   * toward TASK_MAX_AGE_SECONDS. `previousPollAt`: when the task was polled before this poll.
+   */
+  | { type: "pollTrouble"; previousPollAt: number | null }
   /** record-info had nothing usable about this task (`data: null`, SUCCESS without a URL). */
   | { type: "pollNoResult"; message: string }
   | { type: "expired" }
@@ -186,7 +203,8 @@ export function apply(task: Task | null, taskId: string, event: TaskEvent, now: 
   const stepped = step(current, event, now, ctx);
   if (stepped === current) return task;
   let next = settle(stepped, now, ctx);
-  if (isFinal(next.state) && !isFinal(current.state)) {
+  // A new outcome (also failed → stored, when a late success is credited) has its own announcement.
+  if (isFinal(next.state) && next.state !== current.state) {
     next = { ...next, notification: announce(next.notification, next.kind, next.state as "stored" | "failed", now, ctx) };
   }
   // Reopened (a retry, new files): the old outcome's announcement stops; the next outcome has its own.
@@ -241,9 +259,10 @@ function step(t: Task, e: TaskEvent, now: number, ctx: MachineContext): Task {
 
     case "transferSucceeded":
       return withFile(t, e.file, (f) => {
-        // A late success is never thrown away: any attempt of this life that stored the bytes counts.
+        // A late success is never thrown away: any attempt of this life that stored the bytes counts
+        // (the shard has checked that the object it wrote is still there).
         if (f.state === "stored" || e.epoch <= t.bornAtEpoch || e.epoch > t.epoch) return f;
-        return { ...f, state: "stored", stored: e.stored, error: null, running: null, dueAt: null, refreshUrl: false };
+        return { ...f, state: "stored", stored: e.stored, error: null, running: null, dueAt: null, refreshUrl: false, progress: null };
       });
 
     case "transferFailed":
@@ -256,10 +275,16 @@ function step(t: Task, e: TaskEvent, now: number, ctx: MachineContext): Task {
     case "transferInterrupted":
       return withFile(t, e.file, (f) => {
         if (f.running?.epoch !== e.epoch) return f;
+        // An attempt that got nowhere before it was cut off is a failure like any other (backoff);
+        // one that did checkpoint progress goes on in the runner without coming here.
         const error = { code: "interrupted", message: `transfer attempt ${f.attempts} was interrupted` };
-        const next = failedAttempt(t, f, error, true, f.attempts % REFRESH_EVERY_ATTEMPTS === 0, now, ctx);
-        // Interrupted (not refused): try again at once rather than after the backoff.
-        return next.state === "waiting" ? { ...next, dueAt: next.refreshUrl ? refreshTime(t, now) : now } : next;
+        return failedAttempt(t, f, error, true, f.attempts % REFRESH_EVERY_ATTEMPTS === 0, now, ctx);
+      });
+
+    case "transferProgress":
+      return withFile(t, e.file, (f) => {
+        if (f.running?.epoch !== e.epoch) return f;
+        return { ...f, running: { ...f.running, since: now }, progress: { offset: e.offset, total: e.total } };
       });
 
     case "pollStarted":
@@ -270,11 +295,16 @@ function step(t: Task, e: TaskEvent, now: number, ctx: MachineContext): Task {
 
     case "pollPending":
     case "pollNoResult":
+    case "pollTrouble":
+      if (t.state === "failed") return { ...t, pollAt: failedPollAt(t, now, ctx) };
       if (t.state !== "pending") return t;
       return {
         ...t,
         pollAt: now + pollDelayMs(t.polls),
         notice: e.type === "pollNoResult" ? { code: "provider_no_result", message: e.message } : t.notice,
+        // The time since its previous poll, during which the provider could not be asked, is
+        // given back to the task's age.
+        ...(e.type === "pollTrouble" ? { ageFrom: t.ageFrom + Math.max(0, now - Math.max(e.previousPollAt ?? t.ageFrom, t.ageFrom)) } : {}),
       };
 
     case "expired":
@@ -319,9 +349,13 @@ function offered(t: Task, e: Extract<TaskEvent, { type: "offered" }>, now: numbe
     }
   }
   if (!changed) return t; // a duplicate, an older or replayed source, a source while an attempt runs
-  // A failed task that takes newer files has another go: its failure was about what it had.
-  const reopen = t.state === "failed";
-  return { ...t, stage, files, ...(reopen ? { failure: null, notice: null } : {}) };
+  if (t.state === "failed") {
+    // A failed task that takes newer files has another go (its failure was about what it had);
+    // a stage alone (a late `text`) does not reopen it.
+    const filesChanged = files.length !== t.files.length || files.some((f, i) => f !== t.files[i]);
+    return filesChanged ? { ...t, stage, files, failure: null, notice: null } : t;
+  }
+  return { ...t, stage, files };
 }
 
 function newFile(offer: StagedOffer, signedAt: number | null, now: number): TaskFile {
@@ -364,7 +398,8 @@ function reset(now: number): Partial<TaskFile> {
 function retried(t: Task, now: number): Task {
   if (t.state === "failed") {
     // Every file not stored starts over (asking for a current URL first); the age limit counts anew.
-    const files = t.files.map((f) => (f.state === "stored" ? f : { ...f, ...reset(now), refreshUrl: "url" in f.source }));
+    // A sibling whose attempt still runs keeps it: its report is still awaited.
+    const files = t.files.map((f) => (f.state === "stored" || f.running !== null ? f : { ...f, ...reset(now), refreshUrl: "url" in f.source }));
     return { ...t, files, failure: null, notice: null, ageFrom: now, pollAt: Math.max(now, pollAllowedAt(t)) };
   }
   if (t.state === "downloading") {
@@ -385,7 +420,7 @@ function retried(t: Task, now: number): Task {
 
 /** A failed attempt: retried with growing gaps until the provider's retention ends. */
 function failedAttempt(t: Task, f: TaskFile, error: TaskError, retryable: boolean, refresh: boolean, now: number, ctx: MachineContext): TaskFile {
-  const done = { ...f, running: null, refreshUrl: false, dueAt: null };
+  const done = { ...f, running: null, refreshUrl: false, dueAt: null, progress: null };
   if (!retryable) return { ...done, state: "failed", error };
   const retryAt = now + transferRetryDelayMs(f.attempts);
   if (retryAt >= f.knownAt + ctx.retentionMs) {
@@ -393,7 +428,7 @@ function failedAttempt(t: Task, f: TaskFile, error: TaskError, retryable: boolea
     return { ...done, state: "failed", error: { code: error.code, message } };
   }
   const dueAt = refresh ? Math.max(retryAt, refreshTime(t, now)) : retryAt;
-  return { ...f, running: null, error, refreshUrl: refresh && "url" in f.source, dueAt };
+  return { ...f, running: null, error, refreshUrl: refresh && "url" in f.source, dueAt, progress: null };
 }
 
 /**
@@ -409,8 +444,16 @@ function settle(t: Task, now: number, ctx: MachineContext): Task {
   else if (t.files.some((f) => f.state === "waiting")) state = "downloading";
   else state = "pending";
   // A pending task is polled when overdue: OVERDUE_AFTER_SECONDS after it was registered, or at
-  // once when its first files are stored and the rest are still to come.
-  const pollAt = state === "pending" ? (t.pollAt ?? Math.max(now, t.createdAt + ctx.overdueAfterMs)) : null;
+  // once when its first files are stored and the rest are still to come. A failed one is looked
+  // at once a day while the provider may still hold its files (failedPollAt).
+  const pollAt =
+    state === "pending"
+      ? (t.pollAt ?? Math.max(now, t.createdAt + ctx.overdueAfterMs))
+      : state === "failed"
+        ? t.state === "failed"
+          ? t.pollAt
+          : failedPollAt({ ...t, state }, now, ctx)
+        : null;
   const notice = state === "pending" ? t.notice : null;
   if (state === t.state && pollAt === t.pollAt && notice === t.notice) return t;
   return { ...t, state, pollAt, notice };
@@ -425,6 +468,21 @@ export function failureOf(t: Task): TaskError | null {
   const lost = t.files.find((f) => f.state === "failed");
   if (!lost) return null;
   return t.kind === "wav" ? lost.error! : { code: lost.error!.code, message: `${lost.name}: ${lost.error!.message}` };
+}
+
+/** Failures whose bytes were certainly wrong: asking the provider again changes nothing. */
+const CERTAIN_FAILURES = new Set(["not_a_wav", "not_mp3", "not_jpeg", "not_png", "not_mp4", "not_midi_notes", "too_large", "source_refused"]);
+
+/**
+ * When a failed task is next polled: a day from now while the provider may still hold its files
+ * (PROVIDER_RETENTION_SECONDS from registration), for a task that never had a usable file — the
+ * provider failed, it expired, or its sources kept failing; never for bytes certainly wrong.
+ */
+function failedPollAt(t: Task, now: number, ctx: MachineContext): number | null {
+  const failure = failureOf(t);
+  if (failure === null || CERTAIN_FAILURES.has(failure.code)) return null;
+  const at = now + FAILED_TASK_POLL_MS;
+  return at < t.createdAt + ctx.retentionMs ? at : null;
 }
 
 /** Applies `change` to the named file (and `task` to the task when the file changed). */

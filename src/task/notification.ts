@@ -120,7 +120,9 @@ export function notificationStep(
     }
 
     case "notifyDisabled":
-      return n.state === "off" ? n : { ...OFF, round: n.round };
+      // Stopped, but the outcome keeps its webhook-id: a redelivery after NOTIFY_URL is set again
+      // carries the same one.
+      return n.state === "off" ? n : { ...OFF, round: n.round, messageId: n.messageId, type: n.type, reachedAt: n.reachedAt };
 
     case "notifyRequested": {
       if (outcome === null || !ctx.notify) return n;

@@ -6,7 +6,7 @@ import { kindOf } from "../kinds";
 import type { Task } from "./machine";
 
 /** Staged content that files not stored yet are still to be made from. */
-function stagedInUse(t: Task | null): Set<string> {
+export function stagedInUse(t: Task | null): Set<string> {
   const keys = new Set<string>();
   for (const f of t?.files ?? []) if (f.state !== "stored" && "staged" in f.source) keys.add(f.source.staged);
   return keys;

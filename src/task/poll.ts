@@ -47,10 +47,21 @@ export function pollVerdict(task: Task, answer: PollAnswer, startedAt: number, c
   }
   if ("providerError" in answer) {
     const note = pollNote({ error: `provider code ${answer.providerError.code}` });
+    // Trouble with the provider as a whole: not the task's fault, and not its time either.
+    if (answer.providerError.trouble) return { event: { type: "pollTrouble", previousPollAt: task.lastPolledAt }, outcome: "provider_trouble", note };
     if (expired) return { event: { type: "expired" }, outcome: "failed", note };
-    return { event: { type: "pollPending" }, outcome: answer.providerError.trouble ? "provider_trouble" : "pending", note };
+    return { event: { type: "pollPending" }, outcome: "pending", note };
   }
   const r = answer.record;
+  if (task.state === "failed") {
+    // The daily look at a failed task: files the provider names now give it another go; anything
+    // else leaves it failed until the next look.
+    const note = r.status === "unknown" ? pollNote({ error: r.message }) : pollNote({ flag: r.flag });
+    if (r.status === "said" && r.said.type === "files" && r.said.files.length > 0) {
+      return { event: { type: "offered", kind, stage: r.said.stage, files: r.said.files, signedAt: null }, outcome: "resolved", note };
+    }
+    return { event: { type: "pollPending" }, outcome: "failed", note };
+  }
   if (r.status === "said" && r.said.type === "failed") {
     const error = { code: redact(r.said.error.code), message: redact(r.said.error.message) };
     return { event: { type: "providerFailed", kind, error }, outcome: "failed", note: pollNote({ flag: r.flag }) };

@@ -5,7 +5,8 @@ import type { FileRole, KindName, TaskError } from "../kinds/kind";
 import { kindOf } from "../kinds";
 import { withoutQuery } from "../lib/redact";
 import { iso } from "../lib/time";
-import { failureOf, nextAttemptAt, type FileState, type MusicRef, type Task, type TaskState, type WavInfo } from "./machine";
+import type { WavFormat } from "../transfer/wav-format";
+import { failureOf, nextAttemptAt, type FileState, type MusicRef, type StoredFile, type Task, type TaskState, type WavInfo } from "./machine";
 import type { NotificationState } from "./notification";
 
 export interface FileView {
@@ -19,6 +20,8 @@ export interface FileView {
   contentType: string;
   key: string;
   error: TaskError | null;
+  /** A stored WAV's facts: sample rate, channels, bits per sample, duration. */
+  format?: WavFormat;
 }
 
 export interface TaskView {
@@ -44,6 +47,11 @@ export interface TaskView {
   };
 }
 
+/** A stored file as the API shows it: R2's etag is internal bookkeeping. */
+function storedView(s: StoredFile): WavInfo {
+  return { key: s.key, size: s.size, sha256: s.sha256, contentType: s.contentType, ...(s.format ? { format: s.format } : {}) };
+}
+
 export function toView(t: Task): TaskView {
   const n = t.notification;
   const kind = kindOf(t.kind);
@@ -58,7 +66,7 @@ export function toView(t: Task): TaskView {
     // A signed link's token is nobody's business (README, "Configuration"). A task with several
     // files has no one source: each file is listed instead.
     source: only && "url" in only.source ? { url: withoutQuery(only.source.url) } : null,
-    wav: t.kind === "wav" && only?.stored ? only.stored : null,
+    wav: t.kind === "wav" && only?.stored ? storedView(only.stored) : null,
     files: t.files.map((f) => ({
       name: f.name,
       role: f.role,
@@ -69,6 +77,7 @@ export function toView(t: Task): TaskView {
       contentType: f.contentType,
       key: f.stored?.key ?? kind.key(t.taskId, f.name),
       error: f.state === "stored" ? null : f.error,
+      ...(f.stored?.format ? { format: f.stored.format } : {}),
     })),
     // Why it failed; else why it waits (the last failed attempt, or the provider had nothing).
     error: failureOf(t) ?? t.files.find((f) => f.state === "waiting" && f.error)?.error ?? t.notice,

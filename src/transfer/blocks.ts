@@ -6,39 +6,71 @@
 import { hex } from "../lib/encoding";
 import { TransferError } from "./errors";
 import type { TypeCheck } from "./file-types";
+import { WavHeaderReader, wavFacts, type WavFormat, type WavHeader } from "./wav-format";
 
 const BLOCK_BYTES = 1 << 20;
 const MIN_READ_BYTES = 256 << 10;
 
 export interface BlockLimits {
-  /** Exact length the source declared, or null. */
+  /** Where in the file the body starts (0, or where a resumed transfer goes on). */
+  startOffset?: number;
+  /** Exact length of the whole file as the source declared it, or null. */
   length: number | null;
   maxBytes: number;
   /** The setting that set maxBytes, for the error message (MAX_WAV_BYTES, MAX_FILE_BYTES). */
   maxSetting: string;
   idleTimeoutMs: number;
-  /** What the first bytes must be; null to take any. */
+  /** What the first bytes must be; null to take any (also when the body starts past 0). */
   check: TypeCheck | null;
+  /**
+   * A WAV: its header is read from the first bytes (or was, by the attempt a resumed one goes on
+   * from), so the facts can be told and a data chunk cut short is `truncated`.
+   */
+  wav?: { header: WavHeader | null } | true;
 }
 
 export class FileBlocks {
   private readonly reader: ReadableStreamBYOBReader;
   private readonly digest = new crypto.DigestStream("SHA-256");
   private readonly digestWriter = this.digest.getWriter();
-  private total = 0;
+  /** Bytes of the file up to here (from its start, not from where this body began). */
+  private total: number;
+  private readonly start: number;
   private done = false;
+  private readonly wavReader: WavHeaderReader | null;
+  private readonly knownWav: WavHeader | null;
 
   constructor(
     body: ReadableStream<Uint8Array>,
     private readonly limits: BlockLimits,
   ) {
     this.reader = byobReader(body);
+    this.start = limits.startOffset ?? 0;
+    this.total = this.start;
+    this.wavReader = limits.wav === true && this.start === 0 ? new WavHeaderReader() : null;
+    this.knownWav = limits.wav && limits.wav !== true ? limits.wav.header : null;
+  }
+
+  /** Bytes of the file read so far, counted from its start. */
+  offset(): number {
+    return this.total;
+  }
+
+  /** The WAV header, once read (or as the attempt this one goes on from read it). */
+  wavHeader(): WavHeader | null {
+    return this.wavReader?.header() ?? this.knownWav;
+  }
+
+  /** A complete WAV's facts; null for other files or a header that could not be read. */
+  wavFormat(): WavFormat | null {
+    const header = this.wavHeader();
+    return header ? wavFacts(header, this.total).format : null;
   }
 
   /** The next block, or null at the end of a complete body. Throws a TransferError otherwise. */
   async next(): Promise<Uint8Array | null> {
     if (this.done) return null;
-    const min = this.total === 0 ? Math.max(1, this.limits.check?.headerBytes ?? 1) : MIN_READ_BYTES;
+    const min = this.total === this.start && this.start === 0 ? Math.max(1, this.limits.check?.headerBytes ?? 1) : MIN_READ_BYTES;
     const { value, done } = await this.read(min);
     const block = value && value.byteLength > 0 ? value : null;
 
@@ -58,6 +90,7 @@ export class FileBlocks {
   /** Type, size cap and declared length, then the block goes into the hash. */
   private async check(block: Uint8Array, done: boolean): Promise<void> {
     if (this.total === 0) this.checkType(block, done);
+    this.wavReader?.push(block);
     this.total += block.byteLength;
     if (this.total > this.limits.maxBytes) {
       throw new TransferError("too_large", `the file is larger than ${this.limits.maxSetting} (${this.limits.maxBytes})`, false);
@@ -96,6 +129,10 @@ export class FileBlocks {
   }
 
   private checkComplete(): void {
+    // A WAV whose data chunk says it is longer than what arrived was cut short at the provider.
+    const header = this.wavHeader();
+    const cut = header ? wavFacts(header, this.total).truncatedAt : null;
+    if (cut !== null) throw new TransferError("truncated", `the WAV's data chunk ends at byte ${cut}, but only ${this.total} bytes arrived`, true);
     if (this.total === 0) {
       if (this.limits.length !== null && this.limits.length > 0) {
         throw new TransferError("truncated", `the source sent 0 of the ${this.limits.length} bytes it declared`, true);

@@ -45,7 +45,10 @@ export async function runDue(taskId: string, rounds = 6): Promise<void> {
  * the rows are written as it would leave them). Then a fresh runner instance, as after the crash,
  * and the alarm the runtime retries. Returns whether that alarm ran.
  */
-export async function crashMidAttempt(taskId: string, opts: { leftoverUploadId?: string; evict?: boolean } = {}): Promise<boolean> {
+export async function crashMidAttempt(
+  taskId: string,
+  opts: { leftover?: { uploadId: string; etag: string; length: number }; evict?: boolean } = {},
+): Promise<boolean> {
   const job = await runInDurableObject(shardOf(taskId), (instance) => {
     // The shard's own transition, as its alarm makes it (private to the class, used here alone).
     const shard = instance as unknown as { commit(id: string, e: { type: "transferStarted"; file: string }, now: number): { after: Task } };
@@ -65,8 +68,18 @@ export async function crashMidAttempt(taskId: string, opts: { leftoverUploadId?:
   const runner = await prepareRunner(taskId);
   await runInDurableObject(runner, async (_i, state) => {
     state.storage.sql.exec("INSERT OR REPLACE INTO jobs (kind, job, phase, report) VALUES (?, ?, 'running', NULL)", `transfer:${job.file.name}`, JSON.stringify(job));
-    // The dead attempt had started a multipart upload (a chunked source) when it died.
-    if (opts.leftoverUploadId) state.storage.sql.exec("INSERT INTO multipart (upload_id, key) VALUES (?, ?)", opts.leftoverUploadId, job.file.key);
+    // The dead attempt had put one part of a multipart upload into R2, and checkpointed it.
+    if (opts.leftover) {
+      const checkpoint = {
+        uploadId: opts.leftover.uploadId,
+        total: null,
+        etag: null,
+        lastModified: null,
+        parts: [{ partNumber: 1, etag: opts.leftover.etag, offset: 0, length: opts.leftover.length }],
+        wavHeader: null,
+      };
+      state.storage.sql.exec("INSERT INTO checkpoints (key, checkpoint, slice_from) VALUES (?, ?, 0)", job.file.key, JSON.stringify(checkpoint));
+    }
     // The runtime's retry of the dead alarm; in the future here so that only this test runs it.
     await state.storage.setAlarm(Date.now() + 60_000);
   });

@@ -6,6 +6,7 @@ import { env } from "cloudflare:workers";
 import worker from "../../../src/index";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MAX_POLLS_PER_TICK, runTick } from "../../../src/cron/tick";
+import { shardNumberOf, SHARD_COUNT } from "../../../src/shard/shards";
 import { runDue } from "../../helpers/durable";
 import { route, requests } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
@@ -174,9 +175,25 @@ describe("cron tick", () => {
     expect(pollsOf(taskId)).toBe(polls);
   });
 
-  it("stops polling for the tick when the provider answers 5xx", async () => {
+  /** Provider calls of the last tick, per shard of the task asked about. */
+  function callsPerShard(): Map<number, number> {
+    const calls = new Map<number, number>();
+    for (const r of requests.filter((x) => x.url.startsWith(RECORD_INFO))) {
+      const n = shardNumberOf(new URL(r.url).searchParams.get("taskId")!);
+      calls.set(n, (calls.get(n) ?? 0) + 1);
+    }
+    return calls;
+  }
+
+  it("on a 5xx each shard stops polling at once, and the tick goes on with the other shards", async () => {
     const t0 = Date.now();
-    const ids = Array.from({ length: 12 }, () => uniqueTaskId("trouble"));
+    // A dozen tasks in one shard, and a few elsewhere.
+    const crowded = shardNumberOf(uniqueTaskId("trouble"));
+    const ids: string[] = [];
+    while (ids.filter((id) => shardNumberOf(id) === crowded).length < 12) {
+      const id = uniqueTaskId("trouble");
+      if (shardNumberOf(id) === crowded || ids.length < 24) ids.push(id);
+    }
     for (const id of ids) {
       answers.set(id, { http: 503 });
       await register(id);
@@ -185,22 +202,44 @@ describe("cron tick", () => {
     route("GET", RECORD_INFO, () => new Response("maintenance", { status: 503 }));
     const report = await tickAt(t0 + OVERDUE_MS + 1_000);
     expect(report.stoppedForTrouble).toBe(true);
-    const calls = requests.filter((r) => r.url.startsWith(RECORD_INFO)).length;
-    // One shard's concurrent polls at most, not one per due task.
-    expect(calls).toBeGreaterThanOrEqual(1);
-    expect(calls).toBeLessThanOrEqual(4);
-    expect(calls).toBeLessThan(ids.length);
+    // One 5xx does not leave the shards after it unasked…
+    expect(report.shardsVisited).toBe(SHARD_COUNT);
+    expect(callsPerShard().size).toBeGreaterThan(1);
+    // …but no shard goes on asking a provider in trouble: its concurrent polls at most.
+    for (const calls of callsPerShard().values()) expect(calls).toBeLessThanOrEqual(4);
+    expect(callsPerShard().get(crowded)).toBeLessThan(ids.filter((id) => shardNumberOf(id) === crowded).length);
     for (const id of ids) expect((await getTask(id))?.state).toBe("pending");
   });
 
-  it("provider code 455 (maintenance) in a 200 answer also stops the tick", async () => {
+  it("provider code 455 (maintenance) in a 200 answer is trouble too", async () => {
     const t0 = Date.now();
     const ids = Array.from({ length: 8 }, () => uniqueTaskId("maint"));
     for (const id of ids) await register(id);
     route("GET", RECORD_INFO, () => Response.json({ code: 455, msg: "maintenance" }));
     const report = await tickAt(t0 + OVERDUE_MS + 1_000);
     expect(report.stoppedForTrouble).toBe(true);
-    expect(requests.filter((r) => r.url.startsWith(RECORD_INFO)).length).toBeLessThanOrEqual(4);
+    for (const calls of callsPerShard().values()) expect(calls).toBeLessThanOrEqual(4);
+  });
+
+  it("time during which the provider could not be asked does not count toward TASK_MAX_AGE_SECONDS", async () => {
+    const t0 = Date.now();
+    const taskId = uniqueTaskId("outage");
+    await register(taskId);
+    // The provider is down from the first poll on, for a whole day and more.
+    answers.set(taskId, { http: 503 });
+    let at = t0 + OVERDUE_MS + 1_000;
+    for (let i = 0; i < 60 && at < t0 + 86_400_000 + 3 * 3_600_000; i++) {
+      await tickAt(at);
+      const task = await getTask(taskId);
+      expect(task?.state).toBe("pending");
+      at = Math.max(at + 60_000, Date.parse(task!.nextAttemptAt!));
+    }
+    expect(at).toBeGreaterThan(t0 + 86_400_000); // past the maximum age by the clock…
+    expect((await getTask(taskId))?.state).toBe("pending"); // …but the outage did not count
+    // Back up, with nothing yet: the task waits on; its age counts again from here.
+    answers.set(taskId, { successFlag: "PENDING" });
+    await tickAt(at + 60_000);
+    expect((await getTask(taskId))?.state).toBe("pending");
   });
 
   it("an answer about one task (data: null, SUCCESS without a URL) backs off that task and the tick goes on", async () => {

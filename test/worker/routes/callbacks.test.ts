@@ -25,7 +25,14 @@ describe("POST /callbacks/wav: success", () => {
       const task = await waitForState(taskId, ["stored", "failed"]);
       expect(task.state).toBe("stored");
       expect(task.source).toEqual({ url });
-      expect(task.wav).toEqual({ key: `wav/${taskId}.wav`, size: wav.byteLength, sha256: await sha256Hex(wav), contentType: "audio/wav" });
+      expect(task.wav).toEqual({
+        key: `wav/${taskId}.wav`,
+        size: wav.byteLength,
+        sha256: await sha256Hex(wav),
+        contentType: "audio/wav",
+        // The WAV's facts, read from its header as it streamed: 1 s of 8 kHz mono 16-bit.
+        format: { sampleRate: 8000, channels: 1, bitsPerSample: 16, durationSeconds: 1 },
+      });
       expect(task.attempts).toBe(1);
       expect(task.error).toBeNull();
 
