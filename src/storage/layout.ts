@@ -39,10 +39,14 @@
 //
 // Durable Object TaskRunner (binding RUNNERS), one per task that needs outbound work, id from
 //   newUniqueId() kept in the task's row (../runner/runner.ts).
-//   table jobs              at most one per slot ('transfer:<file>' | 'announce'): the job and its phase,
-//                           queued → running, deleted once the shard has the report (kept as
-//                           done, with the report, while the shard cannot be reached)
-//   table uploads           multipart uploads in progress (aborted if an attempt died mid-way)
+//   table jobs              at most one per slot ('transfer:<file>' | 'announce'): the job and its
+//                           phase, queued → running (→ paused → running … between time slices),
+//                           deleted once the shard has the report (kept as done, with the report,
+//                           while the shard cannot be reached)
+//   table checkpoints       per file being uploaded in parts: the upload id, the source's total
+//                           length and validators, every part R2 has (number, etag, byte range),
+//                           a WAV's header; slice_from: where the running slice began (progress?)
+//   table stale_uploads     uploads the version before checkpoints left (aborted, then forgotten)
 
 import { z } from "zod";
 
