@@ -12,6 +12,9 @@ import type { TaskView } from "../task/view";
 
 export type StateCounts = Record<TaskState, number>;
 
+/** The largest JSON file a page reads to show it (midi.json, lyrics.json): a callback's limit. */
+const MAX_PAGE_JSON_BYTES = 1024 * 1024;
+
 /** A non-2xx answer from the API, with its JSON error code. */
 export class ApiCallError extends Error {
   override name = "ApiCallError";
@@ -26,7 +29,7 @@ export class ApiCallError extends Error {
 
 export interface DashboardApi {
   stats(): Promise<StateCounts>;
-  list(q: { state?: string; limit?: number; cursor?: string }): Promise<{ tasks: TaskView[]; cursor: string | null }>;
+  list(q: { state?: string; kind?: string; limit?: number; cursor?: string }): Promise<{ tasks: TaskView[]; cursor: string | null }>;
   /** null when the task is unknown. */
   task(taskId: string): Promise<TaskView | null>;
   /** null when the task is gone (deleted meanwhile). */
@@ -35,6 +38,8 @@ export interface DashboardApi {
   notify(taskId: string): Promise<void>;
   /** A signed, expiring download URL; null when the task has no stored WAV. */
   link(taskId: string, ttlSeconds: number): Promise<{ url: string; expiresAt: string } | null>;
+  /** A stored file's JSON (midi.json, lyrics.json), read for the page; why not, when it cannot be. */
+  fileJson(taskId: string, name: string): Promise<{ json: unknown } | { problem: string }>;
   /** DELETE: the task's WAV, state and history go. */
   delete(taskId: string): Promise<void>;
   /** POST /api/tasks/retry?state=failed: one bounded round of reopening failed tasks. */
@@ -74,6 +79,7 @@ export function apiFor(c: Context): DashboardApi {
     list: (q) => {
       const params = new URLSearchParams();
       if (q.state) params.set("state", q.state);
+      if (q.kind) params.set("kind", q.kind);
       if (q.limit) params.set("limit", String(q.limit));
       if (q.cursor) params.set("cursor", q.cursor);
       return json("GET", `/api/tasks?${params}`);
@@ -107,6 +113,23 @@ export function apiFor(c: Context): DashboardApi {
       await res.body?.cancel();
     },
     retryFailed: () => json("POST", "/api/tasks/retry?state=failed"),
+    fileJson: async (taskId, name) => {
+      const res = await call("GET", `/api/tasks/${id(taskId)}/files/${id(name)}`);
+      if (!res.ok) {
+        await res.body?.cancel();
+        return { problem: `it could not be read (HTTP ${res.status})` };
+      }
+      // What a callback may carry (1 MiB) is all a page reads.
+      if (Number(res.headers.get("content-length") ?? 0) > MAX_PAGE_JSON_BYTES) {
+        await res.body?.cancel();
+        return { problem: "it is too large to show here" };
+      }
+      try {
+        return { json: JSON.parse(await res.text()) };
+      } catch {
+        return { problem: "it is not JSON" };
+      }
+    },
     link: async (taskId, ttl) => {
       try {
         return await json<{ url: string; expiresAt: string }>("GET", `/api/tasks/${id(taskId)}/link?ttl=${ttl}`);

@@ -75,7 +75,40 @@ dl.fields dt { color:var(--muted); } dl.fields dd { margin:0; min-width:0; }
 .level-ok.badge { background:var(--stored-bg); color:var(--stored); } .level-warn.badge { background:var(--pending-bg); color:var(--pending); }
 .level-problem.badge { background:var(--failed-bg); color:var(--failed); }
 .fix { color:var(--muted); font-size:.9rem; margin-top:.2rem; }
+.badge.kind { background:#eef1f7; color:#3a4358; }
+.state-waiting.badge { color:var(--pending); background:var(--pending-bg); }
+.media h3 { font-size:1rem; margin:0 0 .5rem; display:flex; flex-wrap:wrap; gap:.25rem .5rem; align-items:baseline; }
+.media audio { width:100%; display:block; margin:.25rem 0 .5rem; }
+.media video { width:100%; max-height:480px; display:block; background:#000; border-radius:6px; margin-bottom:.5rem; }
+.track, .stem, .lyric { padding:.75rem 0; border-top:1px solid var(--line); min-width:0; }
+.media h2 + .track, .media h2 + .lyric { border-top:0; padding-top:0; }
+.track-body { display:grid; grid-template-columns:160px minmax(0, 1fr); gap:1rem; align-items:start; }
+.track-main { min-width:0; }
+.art { width:100%; aspect-ratio:1; object-fit:cover; border-radius:6px; border:1px solid var(--line); display:block; }
+.art-missing { display:flex; align-items:center; justify-content:center; text-align:center; padding:.5rem; border:1px dashed var(--line); border-radius:6px; aspect-ratio:1; }
+.stems { display:grid; grid-template-columns:repeat(auto-fill, minmax(260px, 1fr)); gap:1rem 1.25rem; }
+.stems .stem { border-top:0; padding:0; }
+.images { display:grid; grid-template-columns:repeat(auto-fill, minmax(200px, 1fr)); gap:1rem; }
+.image { margin:0; min-width:0; }
+.image img { width:100%; height:auto; display:block; border-radius:6px; border:1px solid var(--line); }
+ul.files { list-style:none; margin:0; padding:0; }
+.file { padding:.35rem 0; min-width:0; }
+.file + .file { border-top:1px dashed var(--line); }
+.file-head { display:flex; flex-wrap:wrap; gap:.25rem .6rem; align-items:center; }
+.file-meta { color:var(--muted); overflow-wrap:anywhere; }
+.roll { margin:0 0 .75rem; min-width:0; }
+.piano-roll { display:block; width:100%; background:#fafbfc; border:1px solid var(--line); border-radius:6px; }
+.roll-c { stroke:#c3cad6; stroke-width:1; } .roll-second { stroke:#e3e7ee; stroke-width:1; }
+.roll figcaption { margin:.35rem 0; }
+.legend { list-style:none; margin:0; padding:0; display:flex; flex-wrap:wrap; gap:.25rem 1rem; }
+.legend li { display:flex; align-items:center; gap:.35rem; }
+.swatch { flex:0 0 auto; }
+.lyrics-text { white-space:pre-line; margin:0; line-height:1.6; }
+.filters.kinds { margin-bottom:1rem; }
+.filters.kinds a { font-size:.9rem; text-transform:none; }
 @media (max-width: 600px) {
+  .track-body { grid-template-columns:1fr; }
+  .track-body .art, .track-body .art-missing { max-width:220px; }
   main { padding:.75rem; }
   .counts { grid-template-columns:repeat(2, 1fr); }
   table.tasks, table.tasks tbody, table.tasks tr, table.tasks td { display:block; width:100%; }
@@ -115,11 +148,11 @@ document.addEventListener("submit", function (ev) {
 (function () {
   var seconds = Number(document.body.getAttribute("data-refresh"));
   if (!(seconds > 0)) return;
-  // Not while someone types, plays a WAV or looks at another tab: try again a little later.
+  // Not while someone types, plays something or looks at another tab: try again a little later.
   var busy = function () {
     var a = document.activeElement;
     if (a && /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName) && a.type !== "hidden") return true;
-    var players = document.querySelectorAll("audio");
+    var players = document.querySelectorAll("audio, video");
     for (var i = 0; i < players.length; i++) if (!players[i].paused) return true;
     return document.hidden;
   };

@@ -5,6 +5,7 @@
 // reads as a sentence (never raw JSON), so an older dashboard can show a newer worker's history.
 
 import { formatBytes } from "./format";
+import { KIND_WORDS } from "./kinds";
 import { duration, parseTime, relativeTime } from "./time";
 
 /** One history entry as the API lists it: `at`, `type`, and the type's details. */
@@ -32,9 +33,15 @@ const ERROR_CODES: Record<string, string> = {
   truncated: "the source sent fewer bytes than it declared",
   length_mismatch: "the source sent more bytes than it declared",
   too_many_redirects: "the source redirected too many times",
-  source_refused: "the WAV URL is not allowed (WAV_SOURCE_HOSTS or a private address)",
+  source_refused: "the URL is not allowed (WAV_SOURCE_HOSTS or a private address)",
   not_a_wav: "what the source sent is not a WAV",
-  too_large: "the WAV is larger than MAX_WAV_BYTES",
+  not_mp3: "what the source sent is not an MP3",
+  not_jpeg: "what the source sent is not a JPEG image",
+  not_png: "what the source sent is not a PNG image",
+  not_mp4: "what the source sent is not an MP4 video",
+  not_midi_notes: "the MIDI content holds no notes in the documented form",
+  staged_missing: "the content the callback carried is no longer in R2",
+  too_large: "the file is larger than the size limit (MAX_WAV_BYTES / MAX_FILE_BYTES)",
   storage_failed: "writing to R2 failed",
   interrupted: "the attempt was cut short (its isolate stopped)",
   runner_unreachable: "the transfer could not be started",
@@ -42,7 +49,7 @@ const ERROR_CODES: Record<string, string> = {
   provider_no_result: "the provider had nothing usable about this task",
 };
 
-/** record-info's successFlag in words. */
+/** record-info's successFlag (or status) in words, for a WAV task. */
 const FLAGS: Record<string, string> = {
   PENDING: "still converting",
   SUCCESS: "the WAV is ready",
@@ -52,12 +59,58 @@ const FLAGS: Record<string, string> = {
   UNKNOWN: "nothing usable about this task",
 };
 
+/** The same for every other kind: each product's flags (README, "What it keeps"). */
+const KIND_FLAGS: Record<string, string> = {
+  PENDING: "still working on it",
+  GENERATING: "still working on it",
+  TEXT_SUCCESS: "the lyrics are written, no track yet",
+  FIRST_SUCCESS: "the first track is ready",
+  SUCCESS: "the files are ready",
+  CALLBACK_EXCEPTION: "the files are ready (its callback to this worker had failed)",
+  CREATE_TASK_FAILED: "the task could not be created",
+  GENERATE_AUDIO_FAILED: "the generation failed",
+  GENERATE_MP4_FAILED: "the video could not be made",
+  GENERATE_COVER_FAILED: "the cover images could not be made",
+  GENERATE_MIDI_FAILED: "the MIDI could not be made",
+  GENERATE_LYRICS_FAILED: "the lyrics could not be written",
+  SENSITIVE_WORD_ERROR: "refused: the prompt has words it does not accept",
+  UNKNOWN: "nothing usable about this task",
+};
+
+/** What failed, by kind: "the conversion failed" (a WAV), "the generation failed" (music), … */
+const KIND_FAILED: Record<string, string> = {
+  wav: "the conversion failed",
+  music: "the generation failed",
+  stems: "the separation failed",
+  video: "the video could not be made",
+  cover: "the cover images could not be made",
+  midi: "the MIDI could not be made",
+  lyrics: "the lyrics could not be written",
+};
+
+/** What a success callback brought, by kind and music stage. */
+function callbackSaid(kind: string, stage: string | null, files: number | null, host: string | null): string {
+  const at = host ? ` at ${host}` : "";
+  const count = files === null ? "" : ` (${files} file${files === 1 ? "" : "s"})`;
+  if (kind === "wav") return `the WAV is ready${at}`;
+  if (stage === "text") return "the lyrics are written; no track yet";
+  if (stage === "first") return `the first track is ready${at}${count}`;
+  if (host === null) return `the result came inside the callback${count}`;
+  const ready = kind === "music" ? "every track is ready" : files === 1 ? "the file is ready" : "the files are ready";
+  return `${ready}${at}${count}`;
+}
+
 /** A detail as text, without a trailing full stop (it goes inside a sentence); null when absent. */
 const str = (v: unknown): string | null => {
   const text = typeof v === "string" ? v.trim().replace(/[.\s]+$/, "") : typeof v === "number" ? String(v) : "";
   return text === "" ? null : text;
 };
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : null);
+
+/** What went wrong with a file, in words: "the source answered 404", "what the source sent is not an MP3". */
+export function problemInWords(code: string | null, message: string | null): string {
+  return transferProblem(str(code), str(message));
+}
 
 /** "the source answered 404" from a worker message like "source answered HTTP 404", else the code in words. */
 function transferProblem(code: string | null, message: string | null): string {
@@ -83,24 +136,36 @@ function nextTry(at: number | null, next: unknown, now: number): string {
   return at === null ? " — retried since" : ` — next try was ${duration(when - at)} later`;
 }
 
-function attemptName(attempt: number | null): string {
-  return attempt === null ? "A transfer attempt" : `Transfer attempt ${attempt}`;
+/** "Transfer attempt 2", "Transfer attempt 2 of cover-1.png" (a file of a task with several). */
+function attemptName(attempt: number | null, file: string | null): string {
+  const of = file ? ` of ${file}` : "";
+  return attempt === null ? `A transfer attempt${of}` : `Transfer attempt ${attempt}${of}`;
 }
 
-/** The sentence for one history entry, as of `now` (epoch ms). */
-export function describeEvent(e: HistoryEntryJson, now: number): string {
+/** A file's name for a sentence: only for kinds other than WAV (a WAV task has one file). */
+function fileOf(e: HistoryEntryJson, kind: string): string | null {
+  return kind === "wav" ? null : str(e.file);
+}
+
+/**
+ * The sentence for one history entry, as of `now` (epoch ms), for a task of `kind` (default wav:
+ * the entries do not say which kind their task is).
+ */
+export function describeEvent(e: HistoryEntryJson, now: number, kind = "wav"): string {
   const at = parseTime(e.at);
   switch (e.type) {
     case "registered": {
       const music = e.music as { taskId?: unknown; audioId?: unknown } | null | undefined;
       const track = music && str(music.taskId) && str(music.audioId) ? ` for track ${str(music.audioId)} of music task ${str(music.taskId)}` : "";
-      return `Registered${track}: waiting for the provider's callback (the cron asks the provider if it is late).`;
+      const as = kind !== "wav" && KIND_WORDS[kind] ? ` as a ${KIND_WORDS[kind]} task` : "";
+      return `Registered${as}${track}: waiting for the provider's callback (the cron asks the provider if it is late).`;
     }
 
     case "callback": {
       const code = str(e.code);
       const host = str(e.host);
-      const said = code === "200" ? `the WAV is ready${host ? ` at ${host}` : ""}` : `the conversion failed (${providerFailure(code, null)})`;
+      const failed = KIND_FAILED[kind] ?? "the task failed";
+      const said = code === "200" ? callbackSaid(kind, str(e.stage), num(e.files), host) : `${failed} (${providerFailure(code, null)})`;
       switch (e.outcome) {
         case "applied":
           return `The provider called back: ${said}.`;
@@ -120,26 +185,36 @@ export function describeEvent(e: HistoryEntryJson, now: number): string {
       if (error) return `Asked the provider (record-info), with no usable answer: ${error}.`;
       const flag = str(e.flag);
       if (flag === null) return "Asked the provider (record-info).";
-      return `Asked the provider (record-info): ${FLAGS[flag] ?? `it says ${flag}`}.`;
+      const words = (kind === "wav" ? FLAGS : KIND_FLAGS)[flag];
+      return `Asked the provider (record-info): ${words ?? `it says ${flag}`}.`;
     }
 
     case "transfer_started": {
       const host = str(e.host);
-      return `${attemptName(num(e.attempt))} started${host ? `, from ${host}` : ""}.`;
+      // A file without a host is content the callback carried, kept in R2 first.
+      const from = host ? `, from ${host}` : kind !== "wav" ? ", from the content the callback carried" : "";
+      return `${attemptName(num(e.attempt), fileOf(e, kind))} started${from}.`;
     }
 
     case "transfer_failed": {
       const why = transferProblem(str(e.code), str(e.message));
-      const name = attemptName(num(e.attempt));
+      const name = attemptName(num(e.attempt), fileOf(e, kind));
       if (e.retryable === false) return `${name} failed for good: ${why}.`;
       return `${name} failed: ${why}${nextTry(at, e.nextAttemptAt, now)}.`;
     }
 
+    case "file_stored": {
+      const file = str(e.file);
+      return `Stored ${file ?? "a file"} in R2${sizeAndHash(e)}.`;
+    }
+
     case "stored": {
-      const size = num(e.size);
-      const sha = str(e.sha256);
-      const parts = [size !== null ? `${formatBytes(size)} (${size.toLocaleString("en-US")} bytes)` : null, sha ? `SHA-256 ${sha}` : null].filter(Boolean);
-      return `Stored in R2${parts.length ? `: ${parts.join(", ")}` : ""}.`;
+      const files = num(e.files);
+      if (files !== null && str(e.sha256) === null) {
+        const size = num(e.size);
+        return `Stored: all ${files} files are in R2${size !== null ? `, ${formatBytes(size)} in all` : ""}.`;
+      }
+      return `Stored in R2${sizeAndHash(e)}.`;
     }
 
     case "failed": {
@@ -147,9 +222,13 @@ export function describeEvent(e: HistoryEntryJson, now: number): string {
       const message = str(e.message);
       if (code !== null && /^\d+$/.test(code)) return `Failed: the provider reported a failure (${providerFailure(code, message)}).`;
       if (code === "expired" && message) return `Failed: ${message}.`;
-      const why = code !== null && code in ERROR_CODES ? transferProblem(code, message) : (message ?? (code ? `error ${code}` : "no reason given"));
-      const gaveUp = message ? /gave up after (\d+) attempts/.exec(message) : null;
-      return `Failed: ${why}${gaveUp ? ` — gave up after ${gaveUp[1]} attempts, at the end of the provider's retention (PROVIDER_RETENTION_SECONDS)` : ""}.`;
+      // A task of several files names the one that could not be stored: "cover-1.png: …".
+      const named = kind !== "wav" && message ? /^([A-Za-z0-9_-][A-Za-z0-9._-]*\.[A-Za-z0-9]+): (.*)$/.exec(message) : null;
+      const rest = named ? (str(named[2]) ?? null) : message;
+      const why = code !== null && code in ERROR_CODES ? transferProblem(code, rest) : (rest ?? (code ? `error ${code}` : "no reason given"));
+      const gaveUp = rest ? /gave up after (\d+) attempts/.exec(rest) : null;
+      const file = named ? `${named[1]} could not be stored — ` : "";
+      return `Failed: ${file}${why}${gaveUp ? ` — gave up after ${gaveUp[1]} attempts, at the end of the provider's retention (PROVIDER_RETENTION_SECONDS)` : ""}.`;
     }
 
     case "retry_requested": {
@@ -176,6 +255,14 @@ export function describeEvent(e: HistoryEntryJson, now: number): string {
     default:
       return unknownEntry(e);
   }
+}
+
+/** ": 2.0 KiB (2,048 bytes), SHA-256 …", from an entry's size and sha256 (empty without them). */
+function sizeAndHash(e: HistoryEntryJson): string {
+  const size = num(e.size);
+  const sha = str(e.sha256);
+  const parts = [size !== null ? `${formatBytes(size)} (${size.toLocaleString("en-US")} bytes)` : null, sha ? `SHA-256 ${sha}` : null].filter(Boolean);
+  return parts.length ? `: ${parts.join(", ")}` : "";
 }
 
 /** An entry of a type this dashboard does not know: its name and details, still as words. */

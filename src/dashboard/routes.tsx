@@ -14,7 +14,10 @@ import { errorText } from "../lib/redact";
 import { TASK_STATES } from "../task/machine";
 import type { TaskView } from "../task/view";
 import { TASK_ID_PATTERN } from "../storage/layout";
-import { ApiCallError, apiFor } from "./api";
+import { KIND_NAMES } from "../kinds/kind";
+import { ApiCallError, apiFor, type DashboardApi } from "./api";
+import { pianoRollOf } from "./midi";
+import { lyricsOf, type FileContent } from "./pages/files";
 import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets";
 import { FAVICON_ICO, FAVICON_SVG } from "./icon";
 import { formToken, sameOrigin } from "./csrf";
@@ -74,8 +77,11 @@ const requireSession = createMiddleware<DashEnv>(async (c, next) => {
 const SignInForm = z.object({ token: z.string().min(1).max(1024) });
 const ListQuery = z.object({
   state: z.enum(TASK_STATES).optional().catch(undefined),
+  kind: z.enum(KIND_NAMES).optional().catch(undefined),
   cursor: z.string().max(512).optional(),
 });
+/** A file name as tasks have them: letters, digits, '.', '_' and '-'. */
+const FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
 /** Where "Retry all failed" returns to: a fixed choice, never a URL from the form. */
 const BulkRetryForm = z.object({ back: z.enum(["overview", "failed"]).catch("overview") });
 const count = z.coerce.number().int().min(0).max(1_000_000).catch(0);
@@ -99,6 +105,23 @@ function listNotice(q: Record<string, string>): PageNotice | null {
     default:
       return null;
   }
+}
+
+/** The routes that serve a file to a player, an image or a download. */
+const FILE_ROUTE = /^\/tasks\/[^/]+\/(wav|files\/[^/]+)$/;
+
+/** What a task's page reads from its own files to show them: the MIDI's notes, the lyrics. */
+async function contentOf(api: DashboardApi, task: TaskView): Promise<FileContent> {
+  const stored = (name: string) => task.files.some((f) => f.name === name && f.state === "stored");
+  if (task.kind === "midi" && stored("midi.json")) {
+    const read = await api.fileJson(task.taskId, "midi.json");
+    return { roll: ("json" in read ? pianoRollOf(read.json) : null) ?? "unreadable" };
+  }
+  if (task.kind === "lyrics" && stored("lyrics.json")) {
+    const read = await api.fileJson(task.taskId, "lyrics.json");
+    return { lyrics: "json" in read ? lyricsOf(read.json) : "unreadable" };
+  }
+  return {};
 }
 
 /** Failed tasks, and tasks under way whose last transfer or poll went wrong, newest change first. */
@@ -185,7 +208,7 @@ dashboard
     const api = apiFor(c);
     let list, counts;
     try {
-      [list, counts] = await Promise.all([api.list({ state: q.data.state, limit: PAGE_SIZE, cursor: q.data.cursor }), api.stats()]);
+      [list, counts] = await Promise.all([api.list({ state: q.data.state, kind: q.data.kind, limit: PAGE_SIZE, cursor: q.data.cursor }), api.stats()]);
     } catch (err) {
       if (err instanceof ApiCallError && err.status === 400) throw new HTTPException(400, { message: "That page of tasks does not exist; start again from the task list." });
       throw err;
@@ -194,6 +217,7 @@ dashboard
       <TaskListPage
         csrf={c.get("session").csrf}
         state={q.data.state}
+        kind={q.data.kind}
         tasks={list.tasks}
         cursor={list.cursor}
         paged={q.data.cursor !== undefined}
@@ -208,9 +232,25 @@ dashboard
     const api = apiFor(c);
     const task = await api.task(taskId);
     if (!task) throw new HTTPException(404, { message: `No task ${taskId} is known here.` });
-    const [history, link] = await Promise.all([api.history(taskId), task.state === "stored" && task.kind === "wav" ? api.link(taskId, COPY_LINK_TTL_SECONDS) : null]);
+    const [history, link, content] = await Promise.all([
+      api.history(taskId),
+      task.state === "stored" && task.kind === "wav" ? api.link(taskId, COPY_LINK_TTL_SECONDS) : null,
+      contentOf(api, task),
+    ]);
     const notice = c.req.query("notice");
-    return c.html(<TaskPage csrf={c.get("session").csrf} task={task} history={history} link={link} notice={notice} now={Date.now()} />);
+    return c.html(<TaskPage csrf={c.get("session").csrf} task={task} history={history} link={link} content={content} notice={notice} now={Date.now()} />);
+  })
+  // The players, images and video of a task's page, and its download links: as /wav, the task's
+  // state decides (only a stored file is served), and R2 answers Range itself.
+  .on(["GET", "HEAD"], "/tasks/:taskId/files/:name", requireSession, async (c) => {
+    const name = c.req.param("name");
+    const task = FILE_NAME.test(name) ? await apiFor(c).task(taskIdOf(c)) : null;
+    const file = task?.files.find((f) => f.name === name);
+    if (!file || file.state !== "stored") throw new HTTPException(404, { message: "This task has no stored file of that name." });
+    const res = await serveFile(c.env.BUCKET, { key: file.key, contentType: file.contentType, filename: file.name, disposition: "inline" }, c.req.raw);
+    // Behind a session: nothing of it stays in the browser's cache after sign-out.
+    res.headers.set("cache-control", "no-store");
+    return res;
   })
   // The player and the download: R2 answers Range itself, so <audio> gets 206s and can seek.
   .on(["GET", "HEAD"], "/tasks/:taskId/wav", requireSession, async (c) => {
@@ -262,8 +302,8 @@ dashboard
       const title = status === 403 ? "Refused" : status === 404 ? "Not found" : status === 401 ? "Not signed in" : "Something is wrong";
       const message =
         status === 403 && !err.message ? "This request did not come from this dashboard's own pages, so it was refused." : err.message || "The request could not be served.";
-      // A failed WAV fetch keeps the API's status and JSON body: <audio> only needs the status.
-      if (c.req.path.endsWith("/wav") && err.getResponse().headers.get("content-type")?.includes("json")) return err.getResponse();
+      // A failed WAV or file fetch keeps the API's status and JSON body (a 416, say): <audio> only needs the status.
+      if (FILE_ROUTE.test(c.req.path) && err.getResponse().headers.get("content-type")?.includes("json")) return err.getResponse();
       return c.html(<ErrorPage status={status} title={title} message={message} csrf={csrf} />, status);
     }
     if (err instanceof ConfigError) {

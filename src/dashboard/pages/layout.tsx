@@ -4,6 +4,7 @@ import type { TaskView } from "../../task/view";
 import type { StateCounts } from "../api";
 import { CSRF_FIELD } from "../csrf";
 import { formatBytes } from "../format";
+import { KIND_LABELS, KIND_WORDS } from "../kinds";
 import { exactTime, parseTime, relativeTime } from "../time";
 
 export { formatBytes };
@@ -74,6 +75,14 @@ export function StateBadge(props: { state: string }) {
   return <span class={`badge state-${props.state}`}>{props.state}</span>;
 }
 
+export function KindBadge(props: { kind: string }) {
+  return (
+    <span class={`badge kind kind-${props.kind}`} data-kind={props.kind} title={`A ${KIND_WORDS[props.kind] ?? props.kind} task`}>
+      {KIND_LABELS[props.kind] ?? props.kind}
+    </span>
+  );
+}
+
 /** A time relative to the page's rendering ("3 min ago"), the exact UTC time on hover. */
 export function Time(props: { at: string | null | undefined; now: number }) {
   const ms = parseTime(props.at);
@@ -103,10 +112,14 @@ export function anyInProgress(counts: StateCounts): boolean {
   return counts.pending > 0 || counts.downloading > 0;
 }
 
-/** A task's result column: its size, or why it failed or is being retried. */
+/** A task's result column: its size (and how many files), or why it failed or is being retried. */
 function Result(props: { t: TaskView }) {
   const t = props.t;
   if (t.wav) return <>{formatBytes(t.wav.size)}</>;
+  if (t.state === "stored" && t.files.length > 0) {
+    const size = t.files.reduce((n, f) => n + (f.size ?? 0), 0);
+    return <>{`${t.files.length} file${t.files.length === 1 ? "" : "s"}, ${formatBytes(size)}`}</>;
+  }
   if (t.error) {
     const retrying = t.state !== "failed";
     return <span class={retrying ? "warn-text" : "error-text"}>{`${retrying ? "retrying — " : ""}${t.error.code}: ${t.error.message}`}</span>;
@@ -122,6 +135,7 @@ export function TaskTable(props: { tasks: TaskView[]; empty: string; now: number
       <thead>
         <tr>
           <th>Task</th>
+          <th>Kind</th>
           <th>State</th>
           <th>Created</th>
           <th>Attempts</th>
@@ -130,11 +144,14 @@ export function TaskTable(props: { tasks: TaskView[]; empty: string; now: number
       </thead>
       <tbody>
         {props.tasks.map((t) => (
-          <tr data-task-id={t.taskId} data-state={t.state}>
+          <tr data-task-id={t.taskId} data-state={t.state} data-kind={t.kind}>
             <td data-label="Task">
               <a class="mono" href={`/tasks/${encodeURIComponent(t.taskId)}`}>
                 {t.taskId}
               </a>
+            </td>
+            <td data-label="Kind">
+              <KindBadge kind={t.kind} />
             </td>
             <td data-label="State">
               <StateBadge state={t.state} />
@@ -142,7 +159,9 @@ export function TaskTable(props: { tasks: TaskView[]; empty: string; now: number
             <td data-label="Created">
               <Time at={t.createdAt} now={props.now} />
             </td>
-            <td data-label="Attempts">{t.source ? String(t.attempts) : <span class="muted" title="The provider has given no WAV URL: nothing to fetch">—</span>}</td>
+            <td data-label="Attempts">
+              {t.source || (t.kind !== "wav" && t.files.length > 0) ? String(t.attempts) : <span class="muted" title="The provider has named no file yet: nothing to fetch">—</span>}
+            </td>
             <td data-label="Result">
               <Result t={t} />
             </td>

@@ -1,7 +1,9 @@
 import type { HistoryEntry } from "../../task/history";
 import type { TaskView } from "../../task/view";
 import { describeEvent, eventTone } from "../history";
-import { CsrfField, formatBytes, inProgress, Layout, Notice, StateBadge, Time } from "./layout";
+import { KIND_WORDS } from "../kinds";
+import { FilesSection, type FileContent } from "./files";
+import { CsrfField, formatBytes, inProgress, KindBadge, Layout, Notice, StateBadge, Time } from "./layout";
 
 /** Outcomes a redirect may report; anything else shows a generic line (never reflected text). */
 export const NOTICES: Record<string, { kind: "ok" | "error"; text: string }> = {
@@ -36,10 +38,14 @@ export function TaskPage(props: {
   task: TaskView;
   history: HistoryEntry[] | null;
   link: { url: string; expiresAt: string } | null;
+  /** What the page read from the task's own files (midi.json, lyrics.json). */
+  content?: FileContent;
   notice?: string;
   now: number;
 }) {
   const t = props.task;
+  const wav = t.kind === "wav";
+  const stored = t.files.filter((f) => f.state === "stored");
   const id = encodeURIComponent(t.taskId);
   const final = t.state === "stored" || t.state === "failed";
   const notice = props.notice ? (NOTICES[props.notice] ?? { kind: "error" as const, text: "The action did not succeed." }) : null;
@@ -50,7 +56,7 @@ export function TaskPage(props: {
         <a href="/tasks">← Tasks</a>
       </p>
       <h1 class="task-title">
-        <span class="mono">{t.taskId}</span> <StateBadge state={t.state} />
+        <span class="mono">{t.taskId}</span> <StateBadge state={t.state} /> <KindBadge kind={t.kind} />
       </h1>
       {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
 
@@ -79,27 +85,40 @@ export function TaskPage(props: {
         </section>
       )}
 
+      <FilesSection task={t} content={props.content ?? {}} />
+
       <section class="card">
         <h2>Details</h2>
         <dl class="fields">
           <Detail name="State">
             <StateBadge state={t.state} />
           </Detail>
+          <Detail name="Kind">{`${KIND_WORDS[t.kind] ?? t.kind} (${t.kind})`}</Detail>
           <Detail name="Created">
             <Time at={t.createdAt} now={props.now} />
           </Detail>
           <Detail name="Updated">
             <Time at={t.updatedAt} now={props.now} />
           </Detail>
-          <Detail name="Source">
-            {t.source ? (
-              <span class="mono wrap">{t.source.url}</span>
-            ) : (
-              <span class="muted">{t.state === "failed" ? "none: the provider never gave a WAV URL" : "not known yet: the provider has not given a WAV URL"}</span>
-            )}
-          </Detail>
+          {wav ? (
+            <Detail name="Source">
+              {t.source ? (
+                <span class="mono wrap">{t.source.url}</span>
+              ) : (
+                <span class="muted">{t.state === "failed" ? "none: the provider never gave a WAV URL" : "not known yet: the provider has not given a WAV URL"}</span>
+              )}
+            </Detail>
+          ) : (
+            <Detail name="Files">
+              {t.files.length > 0 ? (
+                `${stored.length} of ${t.files.length} stored${stored.length ? `, ${formatBytes(stored.reduce((n, f) => n + (f.size ?? 0), 0))} in all` : ""}`
+              ) : (
+                <span class="muted">{t.state === "failed" ? "none: the provider named no file" : "none yet: the provider has not named any"}</span>
+              )}
+            </Detail>
+          )}
           <Detail name="Transfer attempts">
-            {t.source ? String(t.attempts) : <span class="muted">{t.state === "failed" ? "none: there was nothing to fetch" : "none yet"}</span>}
+            {t.source || (!wav && t.files.length > 0) ? String(t.attempts) : <span class="muted">{t.state === "failed" ? "none: there was nothing to fetch" : "none yet"}</span>}
           </Detail>
           {t.nextAttemptAt && inProgress(t) && (
             <Detail name={t.state === "pending" ? "Next poll" : "Next attempt"}>
@@ -150,7 +169,7 @@ export function TaskPage(props: {
               </button>
             </form>
           )}
-          <form method="post" action={`/tasks/${id}/delete`} data-confirm={`Delete task ${t.taskId}? Its WAV, state and history are removed; this cannot be undone.`}>
+          <form method="post" action={`/tasks/${id}/delete`} data-confirm={`Delete task ${t.taskId}? Its ${wav ? "WAV" : "files"}, state and history are removed; this cannot be undone.`}>
             <CsrfField token={props.csrf} />
             <button type="submit" class="danger">
               Delete task
@@ -168,7 +187,7 @@ export function TaskPage(props: {
             {props.history.map((e) => (
               <li data-type={e.type} class={`tone-${eventTone(e)}`}>
                 <Time at={e.at} now={props.now} />
-                <div class="event-text">{describeEvent(e, props.now)}</div>
+                <div class="event-text">{describeEvent(e, props.now, t.kind)}</div>
               </li>
             ))}
           </ol>

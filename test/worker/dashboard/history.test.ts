@@ -104,6 +104,33 @@ describe("history entries in words", () => {
     expectWords(text);
   });
 
+  it.each<[string, string, HistoryEntryJson, string]>([
+    ["registered", "music", entry("registered", { kind: "music" }), "Registered as a music generation task: waiting for the provider's callback (the cron asks the provider if it is late)."],
+    ["music text", "music", entry("callback", { outcome: "applied", code: 200, stage: "text", files: 0, host: null }), "The provider called back: the lyrics are written; no track yet."],
+    ["music first", "music", entry("callback", { outcome: "applied", code: 200, stage: "first", files: 2, host: "cdn.example.com" }), "The provider called back: the first track is ready at cdn.example.com (2 files)."],
+    ["music complete", "music", entry("callback", { outcome: "applied", code: 200, stage: "complete", files: 4, host: "cdn.example.com" }), "The provider called back: every track is ready at cdn.example.com (4 files)."],
+    ["a music failure", "music", entry("callback", { outcome: "applied", code: 501 }), "The provider called back: the generation failed (code 501)."],
+    ["a video", "video", entry("callback", { outcome: "applied", code: 200, stage: "complete", files: 1, host: "cdn.example.com" }), "The provider called back: the file is ready at cdn.example.com (1 file)."],
+    ["inline content", "midi", entry("callback", { outcome: "applied", code: 200, stage: "complete", files: 2, host: null }), "The provider called back: the result came inside the callback (2 files)."],
+    ["a poll of a music task", "music", entry("poll", { flag: "FIRST_SUCCESS" }), "Asked the provider (record-info): the first track is ready."],
+    ["a poll of a cover task", "cover", entry("poll", { flag: "GENERATING" }), "Asked the provider (record-info): still working on it."],
+    ["a file's transfer", "cover", entry("transfer_started", { file: "cover-1.png", attempt: 1, host: "cdn.example.com" }), "Transfer attempt 1 of cover-1.png started, from cdn.example.com."],
+    ["content kept first", "lyrics", entry("transfer_started", { file: "lyrics.json", attempt: 1, host: null }), "Transfer attempt 1 of lyrics.json started, from the content the callback carried."],
+    [
+      "a file that is not what it claims",
+      "music",
+      entry("transfer_failed", { file: "a.jpeg", attempt: 1, code: "not_jpeg", message: "not a JPEG", retryable: false, nextAttemptAt: null }),
+      "Transfer attempt 1 of a.jpeg failed for good: what the source sent is not a JPEG image.",
+    ],
+    ["one file stored", "stems", entry("file_stored", { file: "drums.mp3", size: 2048, sha256: "ab".repeat(32) }), `Stored drums.mp3 in R2: 2.0 KiB (2,048 bytes), SHA-256 ${"ab".repeat(32)}.`],
+    ["all stored", "stems", entry("stored", { files: 4, size: 4096 }), "Stored: all 4 files are in R2, 4.0 KiB in all."],
+    ["failed, naming the file", "cover", entry("failed", { code: "not_png", message: "cover-2.png: the body is not a PNG" }), "Failed: cover-2.png could not be stored — what the source sent is not a PNG image."],
+  ])("%s (a %s task)", (_, kind, e, sentence) => {
+    const text = describeEvent(e, NOW, kind);
+    expect(text).toBe(sentence);
+    expectWords(text);
+  });
+
   it("an unknown type still reads as words, with its details but no JSON", () => {
     const text = say(entry("quota_warning", { remainingCredits: 12, plan: "basic", nested: { a: 1 } }));
     expect(text).toBe("Quota warning: remaining credits 12, plan basic, nested (details).");
