@@ -1,6 +1,6 @@
 // The dashboard in a real headless Chromium: the worker under `wrangler dev`, the provider
-// simulator serving real WAVs and sending signed callbacks, and a person's clicks. Screenshots of
-// every page go to test/browser/artifacts/.
+// simulator serving real WAVs, MP3s, images and a video and sending signed callbacks for every
+// kind of task, and a person's clicks. Screenshots of every page go to test/browser/artifacts/.
 
 import { copyFileSync, mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -9,7 +9,7 @@ import type { Browser, HTTPResponse, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, REPO_ROOT, startDevWorker, workerVarsFor, type DevWorker } from "../e2e/harness.ts";
 import { failureCallback, successCallback } from "../simulator/signature.ts";
-import { startSimulator, type Simulator } from "../simulator/simulator.ts";
+import { startSimulator, type Product, type Simulator, type SimTask } from "../simulator/simulator.ts";
 import { WorkerClient } from "../simulator/worker-client.ts";
 import { launch, screenshot } from "./browser.ts";
 
@@ -25,6 +25,9 @@ let page: Page;
 /** Every URL the browser asked for, to prove the token never is in one. */
 const urls: string[] = [];
 const ids = { stored: "", failed: "", retry: "", crossSite: "", pending: "" };
+/** One task of every other kind, played by the simulator as the provider would. */
+const kinds: Partial<Record<Product, SimTask>> = {};
+const KINDS: Product[] = ["music", "stems", "video", "cover", "midi", "lyrics"];
 /** Console errors, uncaught page errors and failed subresource loads (a missing icon, say), as they happen. */
 const problems: string[] = [];
 
@@ -85,8 +88,12 @@ beforeAll(async () => {
   ids.crossSite = await failedButRecoverable("cross-site");
   ids.pending = `pending-${Date.now().toString(36)}`;
   expect((await worker.register(ids.pending)).status).toBe(201);
+  for (const product of KINDS) {
+    kinds[product] = sim.submit({ product, callBackUrl: `${dev.url}/callbacks/${product}` }, { kind: "success", product, stageGapMs: 1100 });
+  }
   await worker.waitFor(ids.stored, ["stored"]);
   await worker.waitFor(ids.failed, ["failed"]);
+  for (const t of Object.values(kinds)) await worker.waitFor(t.taskId, ["stored"]);
 
   browser = await launch();
   page = await browser.newPage();
@@ -153,7 +160,7 @@ describe("dashboard in Chromium", () => {
   it("the overview counts the tasks by state and lists the failed ones under Needs attention", async () => {
     await page.goto(`${dev.url}/`);
     const counts = await page.$$eval(".count", (els) => Object.fromEntries(els.map((e) => [e.getAttribute("data-state"), Number(e.querySelector(".n")?.textContent)])));
-    expect(counts).toEqual({ pending: 1, downloading: 0, stored: 1, failed: 3 });
+    expect(counts).toEqual({ pending: 1, downloading: 0, stored: 1 + KINDS.length, failed: 3 });
     const failures = await page.$$eval("#attention tr[data-task-id]", (rows) => rows.map((r) => r.getAttribute("data-task-id")));
     expect(failures).toEqual(expect.arrayContaining([ids.failed, ids.retry, ids.crossSite]));
     expect(await page.$eval("#attention form[action='/retry-failed'] button", (b) => b.textContent)).toBe("Retry all failed (3)");
@@ -171,12 +178,26 @@ describe("dashboard in Chromium", () => {
     await screenshot(page, "tasks");
 
     const filterCounts = await page.$$eval(".filters a", (as) => Object.fromEntries(as.map((a) => [a.getAttribute("data-state"), a.querySelector(".filter-count")?.textContent])));
-    expect(filterCounts).toEqual({ all: "5", pending: "1", downloading: "0", stored: "1", failed: "3" });
+    expect(filterCounts).toEqual({ all: String(5 + KINDS.length), pending: "1", downloading: "0", stored: String(1 + KINDS.length), failed: "3" });
     await page.click('.filters a[href="/tasks?state=failed"]');
     await page.waitForSelector('.filters a[aria-current=page][href="/tasks?state=failed"]');
     const states = await page.$$eval("tr[data-task-id]", (rs) => rs.map((r) => r.getAttribute("data-state")));
     expect(states.length).toBe(3);
     expect(new Set(states)).toEqual(new Set(["failed"]));
+
+    // Each task shows its kind; the kind filters keep the state filter and narrow the list.
+    await page.goto(`${dev.url}/tasks`);
+    const shown = await page.$$eval("tr[data-task-id]", (rs) => Object.fromEntries(rs.map((r) => [r.getAttribute("data-task-id"), r.querySelector(".badge.kind")?.textContent])));
+    expect(shown[ids.stored]).toBe("WAV");
+    expect(shown[kinds.midi!.taskId]).toBe("MIDI");
+    expect(shown[kinds.music!.taskId]).toBe("music");
+    await page.click('.filters.kinds a[data-kind="music"]');
+    await page.waitForSelector('.filters.kinds a[aria-current=page][data-kind="music"]');
+    expect(await page.$$eval("tr[data-task-id]", (rs) => rs.map((r) => r.getAttribute("data-task-id")))).toEqual([kinds.music!.taskId]);
+    await page.click('.filters a[data-state="stored"]');
+    await page.waitForSelector('.filters a[aria-current=page][data-state="stored"]');
+    expect(new URL(page.url()).search).toBe("?state=stored&kind=music");
+    expect(await page.$$eval("tr[data-task-id]", (rs) => rs.map((r) => r.getAttribute("data-task-id")))).toEqual([kinds.music!.taskId]);
 
     // One column on a phone.
     await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
@@ -216,6 +237,105 @@ describe("dashboard in Chromium", () => {
     for (const a of answers) expect(a.contentRange).toMatch(/^bytes \d+-\d+\/\d+$/);
     expect(await page.$eval(".fields", (e) => e.textContent)).toContain((await worker.get(ids.stored))!.wav!.sha256);
     await screenshot(page, "task-stored");
+  });
+
+  it("a music task's page plays both tracks to their duration and shows both covers", async () => {
+    const music = kinds.music!;
+    const tracks = music.content.tracks!;
+    const answers: number[] = [];
+    const onResponse = (r: HTTPResponse) => {
+      if (new URL(r.url()).pathname.startsWith(`/tasks/${music.taskId}/files/`)) answers.push(r.status());
+    };
+    page.on("response", onResponse);
+    await page.goto(`${dev.url}/tasks/${music.taskId}`);
+    const players = () => page.$$eval(".track audio", (as) => as.map((a) => ({ src: a.getAttribute("src"), duration: a.duration })));
+    await page.waitForFunction(() => [...document.querySelectorAll(".track audio")].every((a) => Number.isFinite((a as HTMLAudioElement).duration) && (a as HTMLAudioElement).duration > 0), { timeout: 20_000 });
+    const seen = await players();
+    expect(seen.map((p) => p.src)).toEqual(tracks.map((t) => `/tasks/${music.taskId}/files/${t.id}.mp3`));
+    seen.forEach((p, i) => expect(p.duration).toBeCloseTo(tracks[i]!.duration, 0));
+    // The cover art of both tracks is decoded.
+    await page.waitForFunction(() => [...document.querySelectorAll(".track img.art")].every((i) => (i as HTMLImageElement).complete), { timeout: 10_000 });
+    const covers = await page.$$eval(".track img.art", (is) => is.map((i) => ({ src: i.getAttribute("src"), width: (i as HTMLImageElement).naturalWidth })));
+    expect(covers.map((c) => c.src)).toEqual(tracks.map((t) => `/tasks/${music.taskId}/files/${t.id}.jpeg`));
+    for (const c of covers) expect(c.width).toBeGreaterThan(0);
+    // Seeking the second track near its end plays from there.
+    await page.$$eval(".track audio", (as) => {
+      (as[1] as HTMLAudioElement).currentTime = 3.5;
+    });
+    await page.waitForFunction(() => {
+      const a = document.querySelectorAll(".track audio")[1] as HTMLAudioElement;
+      return a.readyState >= 2 && Math.abs(a.currentTime - 3.5) < 0.1;
+    });
+    page.off("response", onResponse);
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.every((s) => s === 200 || s === 206), JSON.stringify(answers)).toBe(true);
+    // Every file of the task: size, sha256 and a download link.
+    const task = (await worker.get(music.taskId))!;
+    const rows = await page.$$eval("li.file", (ls) => ls.map((l) => ({ name: l.getAttribute("data-file"), text: l.textContent ?? "", href: l.querySelector("a[download]")?.getAttribute("href") })));
+    expect(rows.map((r) => r.name).sort()).toEqual(task.files!.map((f) => f.name).sort());
+    for (const r of rows) {
+      const f = task.files!.find((x) => x.name === r.name)!;
+      expect(r.text).toContain(f.sha256!);
+      expect(r.href).toBe(`/tasks/${music.taskId}/files/${f.name}`);
+    }
+    await screenshot(page, "task-music");
+  });
+
+  it("a video task's page plays the video: its time advances", async () => {
+    const video = kinds.video!;
+    await page.goto(`${dev.url}/tasks/${video.taskId}`);
+    await page.waitForFunction(() => (document.querySelector("video") as HTMLVideoElement | null)?.readyState! >= 1, { timeout: 20_000 });
+    expect(await page.$eval("video", (v) => (v as HTMLVideoElement).duration)).toBeCloseTo(3, 0);
+    // Muted, so no autoplay rule stands in the way of play() without a click.
+    await page.$eval("video", (v) => {
+      const el = v as HTMLVideoElement;
+      el.muted = true;
+      void el.play();
+    });
+    await page.waitForFunction(() => (document.querySelector("video") as HTMLVideoElement).currentTime > 0.5, { timeout: 20_000 });
+    const shown = await page.$eval("video", (v) => ({ width: (v as HTMLVideoElement).videoWidth, height: (v as HTMLVideoElement).videoHeight, error: (v as HTMLVideoElement).error }));
+    expect(shown).toEqual({ width: 320, height: 180, error: null });
+    await page.$eval("video", (v) => (v as HTMLVideoElement).pause());
+    await screenshot(page, "task-video");
+  });
+
+  it("a MIDI task's page draws a piano roll with a rectangle per note sent, and offers the .mid", async () => {
+    const midi = kinds.midi!;
+    const sent = midi.content.midi!.instruments;
+    await page.goto(`${dev.url}/tasks/${midi.taskId}`);
+    const notes = await page.$$eval("svg.piano-roll rect[data-note]", (rs) => rs.map((r) => Number(r.getAttribute("data-note"))));
+    expect(notes.length).toBe(sent.reduce((n, i) => n + i.notes.length, 0));
+    expect(notes).toEqual(sent.flatMap((i) => i.notes.map((n) => n.pitch)));
+    const box = await page.$eval("svg.piano-roll", (svg) => svg.getBoundingClientRect().toJSON() as DOMRect);
+    expect(box.width).toBeGreaterThan(600);
+    expect(box.height).toBeGreaterThanOrEqual(160);
+    // Each instrument its own colour, named in the legend.
+    const legend = await page.$$eval(".legend li", (ls) => ls.map((l) => l.textContent ?? ""));
+    expect(legend).toEqual(sent.map((i) => `${i.name} — ${i.notes.length} notes`));
+    const colours = await page.$$eval("svg.piano-roll g[data-instrument]", (gs) => gs.map((g) => getComputedStyle(g.querySelector("rect")!).fill));
+    expect(new Set(colours).size).toBe(sent.length);
+    // The .mid download is a Standard MIDI File.
+    const href = await page.$eval("a[download='midi.mid']", (a) => a.getAttribute("href"));
+    const head = await page.evaluate(async (url) => [...new Uint8Array(await (await fetch(url!)).arrayBuffer()).slice(0, 4)], href);
+    expect(String.fromCharCode(...head)).toBe("MThd");
+    await screenshot(page, "task-midi");
+  });
+
+  it("stems, cover images and lyrics show as players, images and text", async () => {
+    await page.goto(`${dev.url}/tasks/${kinds.stems!.taskId}`);
+    await page.waitForFunction(() => [...document.querySelectorAll(".stem audio")].every((a) => (a as HTMLAudioElement).duration > 0), { timeout: 20_000 });
+    expect(await page.$$eval(".stem h3", (hs) => hs.map((h) => h.textContent))).toEqual(["Vocal", "Drums", "Bass", "Guitar"]);
+    await screenshot(page, "task-stems");
+
+    await page.goto(`${dev.url}/tasks/${kinds.cover!.taskId}`);
+    await page.waitForFunction(() => [...document.querySelectorAll(".image img")].every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0), { timeout: 10_000 });
+    expect(await page.$$eval(".image img", (is) => is.map((i) => (i as HTMLImageElement).naturalWidth))).toEqual([200, 200]);
+    await screenshot(page, "task-cover");
+
+    await page.goto(`${dev.url}/tasks/${kinds.lyrics!.taskId}`);
+    const lyrics = await page.$$eval(".lyric", (ls) => ls.map((l) => ({ title: l.querySelector("h3")?.textContent, text: (l.querySelector(".lyrics-text") as HTMLElement | null)?.innerText })));
+    expect(lyrics).toEqual(kinds.lyrics!.content.lyrics!.map((l) => ({ title: l.title, text: l.text })));
+    await screenshot(page, "task-lyrics");
   });
 
   it("copy link puts a signed download link on the clipboard that works without signing in", async () => {
@@ -374,7 +494,18 @@ describe("dashboard in Chromium", () => {
   });
 
   it("every page is in standards mode, logs no console error and fits a 390 px phone", async () => {
-    const paths = ["/", "/tasks", ...["pending", "downloading", "stored", "failed"].map((s) => `/tasks?state=${s}`), `/tasks/${ids.stored}`, `/tasks/${ids.failed}`, `/tasks/${ids.pending}`, `/tasks/${ids.retry}`, "/settings"];
+    const paths = [
+      "/",
+      "/tasks",
+      ...["pending", "downloading", "stored", "failed"].map((s) => `/tasks?state=${s}`),
+      ...KINDS.map((k) => `/tasks?kind=${k}`),
+      `/tasks/${ids.stored}`,
+      `/tasks/${ids.failed}`,
+      `/tasks/${ids.pending}`,
+      `/tasks/${ids.retry}`,
+      ...KINDS.map((k) => `/tasks/${kinds[k]!.taskId}`),
+      "/settings",
+    ];
     const signedOut = await browser.createBrowserContext();
     const fresh = await signedOut.newPage();
     const freshProblems: string[] = [];
@@ -402,11 +533,15 @@ describe("dashboard in Chromium", () => {
       }
       await page.goto(`${dev.url}/tasks/${ids.stored}`, { waitUntil: "networkidle0" });
       await screenshot(page, "task-stored-phone");
+      await page.goto(`${dev.url}/tasks/${kinds.music!.taskId}`, { waitUntil: "networkidle0" });
+      await screenshot(page, "task-music-phone");
+      await page.goto(`${dev.url}/tasks/${kinds.midi!.taskId}`, { waitUntil: "networkidle0" });
+      await screenshot(page, "task-midi-phone");
     } finally {
       await page.setViewport({ width: 1280, height: 800 });
       await signedOut.close();
     }
-  });
+  }, 180_000);
 
   it("the settings check names what this deployment lacks for production", async () => {
     await page.goto(`${dev.url}/settings`);
@@ -435,11 +570,11 @@ describe("dashboard in Chromium", () => {
 });
 
 afterAll(() => {
-  // The two screenshots the README shows: refreshed on request (UPDATE_SCREENSHOTS=1), then committed.
+  // The screenshots the README shows: refreshed on request (UPDATE_SCREENSHOTS=1), then committed.
   if (process.env.UPDATE_SCREENSHOTS !== "1") return;
   const shots = join(REPO_ROOT, "test/browser/screenshots");
   mkdirSync(shots, { recursive: true });
-  for (const name of ["overview", "task-stored"]) {
+  for (const name of ["overview", "task-stored", "task-music"]) {
     try {
       copyFileSync(join(REPO_ROOT, "test/browser/artifacts", `${name}.png`), join(shots, `${name}.png`));
     } catch {

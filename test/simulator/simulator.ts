@@ -84,7 +84,12 @@ export interface Scenario {
   pendingPolls?: number;
   /** late: and stays PENDING until this long after submission; default 5000 ms. */
   readyAfterMs?: number;
-  /** music success: time between the text, first and complete callbacks; default 1500 ms. */
+  /**
+   * music success: time between the text, first and complete callbacks; default 1500 ms. Under a
+   * second, two stages may go out with the same X-Webhook-Timestamp — and so the same signature,
+   * which covers only "<task id>.<timestamp>": the worker then refuses the later one as
+   * signature_reused (409) until a retry brings a fresh timestamp.
+   */
   stageGapMs?: number;
   /** stems: split_stem (default: vocal, drums, bass, guitar) or separate_vocal (vocal, instrumental). */
   stemType?: "split_stem" | "separate_vocal";
