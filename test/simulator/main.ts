@@ -32,14 +32,20 @@ Options (defaults come from .dev.vars, else .dev.vars.example):
   --api-token <t>            the worker's API_TOKEN
   --hmac-key <k>             key to sign callbacks with (WEBHOOK_HMAC_KEY); "" sends them unsigned
   --suno-key <k>             bearer key the worker must send (SUNO_API_KEY)
-  --overdue <s>              the worker's OVERDUE_AFTER_SECONDS (when to run its cron for late tasks)
-  --scenarios <list>         comma-separated; default: ${DEFAULT_SCENARIOS.map(scenarioLabel).join(",")}
-                               ${SCENARIOS.join(", ")}: a WAV conversion, submitted through the worker
-                               <kind>: that product's task (${PRODUCTS.filter((p) => p !== "wav").join(", ")}), its callbacks
-                               as the provider sends them (music: text → first → complete)
-                               <kind>:<scenario>: that product with another scenario, e.g. music:late
-                               (no callback: registered with PUT {"kind"}, then polled by the cron),
-                               stems:failure, cover:duplicate
+  --overdue <s>              the worker's OVERDUE_AFTER_SECONDS (when to run its cron for late
+                             tasks)
+  --scenarios <list>         comma-separated; each one is
+                               success, failure, duplicate or late: a WAV conversion, submitted
+                                 through the worker
+                               <kind>: that product's task, asked of the provider as your app
+                                 would, its callbacks sent to /callbacks/<kind> (music: text →
+                                 first → complete); the kinds:
+                                 ${PRODUCTS.filter((p) => p !== "wav").join(", ")}
+                               <kind>:<scenario>: that product with another scenario, e.g.
+                                 music:late (no callback: registered with PUT {"kind"}, then
+                                 polled by the cron), stems:failure, cover:duplicate
+                             default: ${DEFAULT_SCENARIOS.map(scenarioLabel).slice(0, 7).join(",")},
+                               ${DEFAULT_SCENARIOS.map(scenarioLabel).slice(7).join(",")}
   --wav-seconds <s>          length of each WAV (default 2 s of 48 kHz stereo ≈ 375 KiB)
   --wav-bytes <n>            size of each WAV in bytes instead
   --chunked                  serve WAVs without Content-Length (chunked)
