@@ -100,6 +100,17 @@ const ConfigSchema = z.object({
   // Not in the provider contract: how long a source may send nothing before the attempt is
   // abandoned. Tests shorten it; production keeps the default.
   SOURCE_IDLE_TIMEOUT_SECONDS: seconds(30),
+  // Whether a WAV's waveform is computed as it streams (README, "Waveforms").
+  WAVEFORM_PEAKS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const t = (v ?? "").trim().toLowerCase();
+      if (t === "" || t === "true") return true;
+      if (t === "false") return false;
+      ctx.addIssue({ code: "custom", message: 'must be "true" or "false"' });
+      return true;
+    }),
   // How long one invocation of a runner works before it goes on in a fresh one (README,
   // "Resumable transfers"): the platform allows 15 minutes per alarm.
   TRANSFER_SLICE_SECONDS: z

@@ -17,7 +17,7 @@ import { apiAuth } from "../middleware/api-auth";
 import { readJson, requireJson } from "../middleware/require-json";
 import { decodeCursor, listTasks } from "../shard/list";
 import { shard, SHARD_COUNT, shardFor, submissionShard } from "../shard/shards";
-import { TASK_ID_PATTERN, TaskId } from "../storage/layout";
+import { peaksKey, TASK_ID_PATTERN, TaskId } from "../storage/layout";
 import { KIND_NAMES } from "../kinds/kind";
 import { TASK_STATES } from "../task/machine";
 import type { FileView, TaskView } from "../task/view";
@@ -205,6 +205,19 @@ export const tasks = new Hono<AppEnv>()
     storedWavOr404(await taskOr404(c.env, taskId));
     const config = readConfig(c.env);
     return c.json(await makeDownloadLink(config.API_TOKEN!, publicUrl(config, c.req.url, ""), wavPath(taskId), ttl));
+  })
+
+  // A stored WAV's waveform (README, "Waveforms"): audiowaveform's JSON, kept beside the file.
+  .get("/:taskId/files/:name/peaks", async (c) => {
+    const taskId = taskIdParam(c.req.param("taskId"));
+    const file = storedFileOr404(await taskOr404(c.env, taskId), c.req.param("name"));
+    if (!file.waveform?.available) {
+      const why = file.waveform && !file.waveform.available ? file.waveform.reason : "only WAVs get a waveform";
+      throw apiError(404, "no_waveform", `${file.name} has no waveform: ${why}.`);
+    }
+    const peaks = await c.env.BUCKET.get(peaksKey(file.key));
+    if (!peaks) throw apiError(404, "no_waveform", `${file.name}'s waveform is not in R2.`);
+    return new Response(peaks.body, { headers: { "content-type": "application/json", "cache-control": "private, max-age=3600" } });
   })
 
   .get("/:taskId/files/:name/link", async (c) => {

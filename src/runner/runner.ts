@@ -215,6 +215,7 @@ export class TaskRunner extends DurableObject<Env> {
       idleTimeoutMs: config.SOURCE_IDLE_TIMEOUT_SECONDS * 1000,
       checkpoints: this.checkpointsFor(file.key),
       sliceEndsAt,
+      waveform: config.WAVEFORM_PEAKS,
     });
     if ("paused" in outcome) return outcome;
     if (!outcome.ok) console.warn(`transfer ${job.taskId} ${file.name}: ${outcome.error.code}: ${outcome.error.message}`);

@@ -10,6 +10,8 @@
 //                           string, at most 1,024 characters; "" for content the callback carried)
 //                           Written once, atomically: a single put of a fixed-length stream, or a
 //                           multipart upload completed only after the last byte was checked.
+//   <key>.peaks.json        a stored WAV's waveform (audiowaveform's JSON), beside it; not one of
+//                           the task's files (../transfer/peaks.ts)
 //   <kind>/<taskId>/incoming/<sha256>.json
 //                           content a callback or record-info answer carried (MIDI notes, lyrics),
 //                           named by its sha256, until the files made from it are stored
@@ -67,6 +69,11 @@ export const MAX_UPLOAD_BYTES = 10_000 * PART_BYTES;
  * which keeps MAX_WAV_BYTES free of the single-put limit; the margin keeps clear of it.
  */
 export const MAX_SINGLE_PUT_BYTES = 4 * 1024 ** 3;
+
+/** Where a WAV's waveform is kept: beside it, not a file of its task (README, "Waveforms"). */
+export function peaksKey(fileKey: string): string {
+  return `${fileKey}.peaks.json`;
+}
 
 /** Where content a callback carried is kept until its files are stored. */
 export function stagedKey(kind: string, taskId: string, sha256: string): string {

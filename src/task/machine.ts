@@ -52,6 +52,8 @@ export interface StoredFile {
   format?: WavFormat;
   /** R2's etag of the object the attempt wrote: a late success is credited only if it is still there. */
   etag?: string;
+  /** A WAV's waveform beside it in R2 (how many buckets), or why there is none. */
+  waveform?: { buckets: number } | { none: string };
 }
 
 /** What the WAV of a `wav` task was called before tasks had files (the API still shows it). */

@@ -3,6 +3,8 @@
 // are stored; everything once the task is deleted). Pure.
 
 import { kindOf } from "../kinds";
+import { CONTENT_TYPES } from "../kinds/kind";
+import { peaksKey } from "../storage/layout";
 import type { Task } from "./machine";
 
 /** Staged content that files not stored yet are still to be made from. */
@@ -18,12 +20,14 @@ export function releasedKeys(before: Task | null, after: Task | null): string[] 
   return [...stagedInUse(before)].filter((k) => !still.has(k));
 }
 
-/** Every object of the task: its files (stored or being written) and its staged content. */
+/** Every object of the task: its files (stored or being written), their waveforms, staged content. */
 export function taskKeys(t: Task): string[] {
   const kind = kindOf(t.kind);
   const keys = new Set<string>();
   for (const f of t.files) {
-    keys.add(f.stored?.key ?? kind.key(t.taskId, f.name));
+    const key = f.stored?.key ?? kind.key(t.taskId, f.name);
+    keys.add(key);
+    if (f.contentType === CONTENT_TYPES.wav) keys.add(peaksKey(key));
     if ("staged" in f.source) keys.add(f.source.staged);
   }
   return [...keys];

@@ -22,6 +22,8 @@ export interface FileView {
   error: TaskError | null;
   /** A stored WAV's facts: sample rate, channels, bits per sample, duration. */
   format?: WavFormat;
+  /** A stored WAV's waveform: at …/files/:name/peaks, or why there is none. */
+  waveform?: { available: true } | { available: false; reason: string };
 }
 
 export interface TaskView {
@@ -78,6 +80,7 @@ export function toView(t: Task): TaskView {
       key: f.stored?.key ?? kind.key(t.taskId, f.name),
       error: f.state === "stored" ? null : f.error,
       ...(f.stored?.format ? { format: f.stored.format } : {}),
+      ...(f.stored?.waveform ? { waveform: "none" in f.stored.waveform ? { available: false as const, reason: f.stored.waveform.none } : { available: true as const } } : {}),
     })),
     // Why it failed; else why it waits (the last failed attempt, or the provider had nothing).
     error: failureOf(t) ?? t.files.find((f) => f.state === "waiting" && f.error)?.error ?? t.notice,

@@ -15,7 +15,7 @@ import type { FileSource } from "../kinds/kind";
 import { CONTENT_TYPES } from "../kinds/kind";
 import { hex } from "../lib/encoding";
 import { errorText, withoutQuery } from "../lib/redact";
-import { PART_BYTES } from "../storage/layout";
+import { PART_BYTES, peaksKey } from "../storage/layout";
 import type { AttemptResult } from "../task/jobs";
 import type { StoredFile } from "../task/machine";
 import { FileBlocks } from "./blocks";
@@ -23,6 +23,7 @@ import { TransferError } from "./errors";
 import { typeCheckFor } from "./file-types";
 import { midiFileFrom } from "./midi-file";
 import { openSource, type OpenedSource } from "./source";
+import { WaveformTracker, type WaveformProgress } from "./peaks";
 import { parseWavHeader, wavFacts, type WavHeader } from "./wav-format";
 
 const MAX_METADATA_URL = 1024;
@@ -40,6 +41,8 @@ export interface Checkpoint {
   parts: { partNumber: number; etag: string; offset: number; length: number }[];
   /** A WAV's header, read from the first part (the facts are told at the end). */
   wavHeader: WavHeader | null;
+  /** A WAV's waveform so far, exactly through the last part (README, "Waveforms"). */
+  waveform?: WaveformProgress | null;
 }
 
 /** Where the runner keeps a file's checkpoint. */
@@ -62,6 +65,8 @@ export interface TransferInput {
   checkpoints: Checkpoints;
   /** No new part is started after this time (epoch ms): the attempt pauses, to go on later. */
   sliceEndsAt?: number;
+  /** Compute a WAV's waveform as it streams (WAVEFORM_PEAKS). */
+  waveform?: boolean;
 }
 
 /** An attempt that stopped at the end of its time slice, with the file this far in R2. */
@@ -121,6 +126,8 @@ async function putWhole(input: TransferInput, opened: OpenedSource | { body: Rea
   const { key, contentType } = input.file;
   const length = opened.length!;
   const blocks = blocksFor(input, opened.body, length, 0, null);
+  const waveform = waveformFor(input, null);
+  let offset = 0;
   // Read the first block (the type check) before R2 sees anything.
   let block = await blocks.next();
   const { readable, writable } = new FixedLengthStream(length);
@@ -129,7 +136,11 @@ async function putWhole(input: TransferInput, opened: OpenedSource | { body: Rea
   // If R2 gives up first, nobody reads the stream any more: fail the pending write with R2's error.
   put.catch((err: unknown) => writer.abort(err).catch(() => {}));
   try {
-    for (; block !== null; block = await blocks.next()) await writer.write(block);
+    for (; block !== null; block = await blocks.next()) {
+      waveform?.feed(block, offset, blocks.wavHeader(), length);
+      offset += block.byteLength;
+      await writer.write(block);
+    }
     await writer.close();
   } catch (err) {
     // Aborting makes the put fail, so no partial object is ever committed.
@@ -139,7 +150,8 @@ async function putWhole(input: TransferInput, opened: OpenedSource | { body: Rea
     throw err;
   }
   const object = await put;
-  return stored(input, { key, size: object.size, sha256: await blocks.sha256(), contentType, etag: object.etag }, blocks.wavFormat());
+  const file = { key, size: object.size, sha256: await blocks.sha256(), contentType, etag: object.etag };
+  return stored(input, await withWaveform(input, file, waveform), blocks.wavFormat());
 }
 
 /**
@@ -155,6 +167,7 @@ async function putInParts(input: TransferInput, opened: OpenedSource, resume: Ch
   const blocks = blocksFor(input, opened.body, total, start, resume);
   // The type check happens on the first block, before an upload exists to clean up.
   let block = await blocks.next();
+  const waveform = waveformFor(input, resume);
   let cp: Checkpoint;
   let upload: R2MultipartUpload;
   if (resume) {
@@ -165,7 +178,7 @@ async function putInParts(input: TransferInput, opened: OpenedSource, resume: Ch
       await blocks.cancel(err);
       throw err;
     });
-    cp = { uploadId: upload.uploadId, total, etag: opened.etag, lastModified: opened.lastModified, parts: [], wavHeader: null };
+    cp = { uploadId: upload.uploadId, total, etag: opened.etag, lastModified: opened.lastModified, parts: [], wavHeader: null, waveform: waveform?.progress() ?? null };
     input.checkpoints.save(cp);
   }
 
@@ -178,8 +191,16 @@ async function putInParts(input: TransferInput, opened: OpenedSource, resume: Ch
     const partNumber = cp.parts.length + 1;
     const at = offset;
     offset += bytes.byteLength;
+    // Fed per part, so the waveform kept with a part's checkpoint covers exactly the parts R2 has.
+    waveform?.feed(bytes, at, blocks.wavHeader(), total);
+    const progress = waveform?.progress() ?? null;
     inFlight = upload.uploadPart(partNumber, bytes).then((p) => {
-      cp = { ...cp, parts: [...cp.parts, { partNumber, etag: p.etag, offset: at, length: bytes.byteLength }], wavHeader: cp.wavHeader ?? blocks.wavHeader() };
+      cp = {
+        ...cp,
+        parts: [...cp.parts, { partNumber, etag: p.etag, offset: at, length: bytes.byteLength }],
+        wavHeader: cp.wavHeader ?? blocks.wavHeader(),
+        waveform: progress,
+      };
       input.checkpoints.save(cp);
       partsHere++;
     });
@@ -217,7 +238,8 @@ async function putInParts(input: TransferInput, opened: OpenedSource, resume: Ch
     input.checkpoints.clear();
     // Hashed as it streamed only when the whole file streamed here; else read back from R2 once.
     const sha256 = start === 0 ? await blocks.sha256() : await sha256Of(input.bucket, key);
-    return stored(input, { key, size: object.size, sha256, contentType, etag: object.etag }, blocks.wavFormat());
+    const file = { key, size: object.size, sha256, contentType, etag: object.etag };
+    return stored(input, await withWaveform(input, file, waveform), blocks.wavFormat());
   } catch (err) {
     await inFlight.catch(() => {});
     await blocks.cancel(err);
@@ -250,6 +272,21 @@ function blocksFor(input: TransferInput, body: ReadableStream<Uint8Array>, lengt
     check: start === 0 ? typeCheckFor(input.file.contentType) : null,
     wav: wav ? (resume ? { header: resume.wavHeader } : true) : undefined,
   });
+}
+
+/** A WAV's waveform tracker (resumed from its checkpoint); null for other files. */
+function waveformFor(input: TransferInput, resume: Checkpoint | null): WaveformTracker | null {
+  if (input.file.contentType !== CONTENT_TYPES.wav) return null;
+  return new WaveformTracker(input.waveform !== false, resume ? (resume.waveform ?? { none: "the transfer began before waveforms were kept" }) : null);
+}
+
+/** The waveform beside the file in R2 (`<key>.peaks.json`), or why there is none. */
+async function withWaveform(input: TransferInput, file: StoredFile, waveform: WaveformTracker | null): Promise<StoredFile> {
+  if (!waveform) return file;
+  const result = waveform.result();
+  if ("none" in result) return { ...file, waveform: { none: result.none } };
+  await input.bucket.put(peaksKey(file.key), JSON.stringify(result), { httpMetadata: { contentType: "application/json" }, customMetadata: { taskId: input.taskId } });
+  return { ...file, waveform: { buckets: result.length } };
 }
 
 function putOptions(input: TransferInput): R2PutOptions & R2MultipartOptions {

@@ -16,6 +16,10 @@ export interface WavHeader {
   sampleRate: number;
   channels: number;
   bitsPerSample: number;
+  /** PCM integers, IEEE floats, or something else (compressed, …). */
+  encoding: "int" | "float" | "other";
+  /** Samples are little-endian (RIFF, RF64) or big-endian (RIFX). */
+  littleEndian: boolean;
   /** Bytes per second of audio (the fmt chunk's byte rate). */
   byteRate: number;
   /** Where the audio bytes begin. */
@@ -62,7 +66,7 @@ export function parseWavHeader(head: Uint8Array): WavHeader | null | "more" {
   const u16 = (at: number) => view.getUint16(at, little);
   const u32 = (at: number) => view.getUint32(at, little);
   let rf64DataBytes: number | null = null;
-  let fmt: { channels: number; sampleRate: number; byteRate: number; bitsPerSample: number } | null = null;
+  let fmt: { channels: number; sampleRate: number; byteRate: number; bitsPerSample: number; encoding: WavHeader["encoding"] } | null = null;
   let at = 12;
   for (;;) {
     if (at + 8 > head.byteLength) return "more";
@@ -74,13 +78,20 @@ export function parseWavHeader(head: Uint8Array): WavHeader | null | "more" {
       rf64DataBytes = Number(view.getBigUint64(body + 8, true));
     } else if (chunk === "fmt ") {
       if (body + 16 > head.byteLength) return "more";
-      fmt = { channels: u16(body + 2), sampleRate: u32(body + 4), byteRate: u32(body + 8), bitsPerSample: u16(body + 14) };
+      // WAVE_FORMAT_EXTENSIBLE (0xFFFE) names the real format in its sub-format GUID's first bytes.
+      let tag = u16(body);
+      if (tag === 0xfffe) {
+        if (body + 26 > head.byteLength) return "more";
+        tag = size >= 40 ? u16(body + 24) : 0;
+      }
+      const encoding = tag === 1 ? "int" : tag === 3 ? "float" : "other";
+      fmt = { channels: u16(body + 2), sampleRate: u32(body + 4), byteRate: u32(body + 8), bitsPerSample: u16(body + 14), encoding };
     } else if (chunk === "data") {
       if (!fmt || fmt.channels === 0 || fmt.sampleRate === 0) return null;
       const declared = id === "RF64" && size === UNKNOWN_32 ? rf64DataBytes : size;
       const dataBytes = declared === null || declared === 0 || declared === UNKNOWN_32 ? null : declared;
       const byteRate = fmt.byteRate || (fmt.sampleRate * fmt.channels * fmt.bitsPerSample) / 8;
-      return { ...fmt, byteRate, dataStart: body, dataBytes };
+      return { ...fmt, byteRate, littleEndian: little, dataStart: body, dataBytes };
     }
     // Chunks are padded to an even length.
     at = body + size + (size % 2);
