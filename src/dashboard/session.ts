@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { readConfig } from "../config";
+import { ConfigError, readConfig } from "../config";
 import { base64url, hex } from "../lib/encoding";
 import { hmacSign } from "../lib/hmac";
 
@@ -49,7 +49,7 @@ export async function startSession(c: Context, token: string): Promise<Session> 
 
 /** The valid, unexpired session of this request, or null. */
 export async function readSession(c: Context): Promise<Session | null> {
-  const token = readConfig(c.env).API_TOKEN;
+  const token = apiToken(c.env);
   if (!token) return null;
   const value = await getSignedCookie(c, await sessionKey(token), SESSION_COOKIE);
   if (!value) return null;
@@ -57,6 +57,21 @@ export async function readSession(c: Context): Promise<Session | null> {
   const expires = Number(exp);
   if (!Number.isSafeInteger(expires) || !csrf || expires <= Math.floor(Date.now() / 1000)) return null;
   return { expires, csrf };
+}
+
+/**
+ * API_TOKEN as readConfig reads it — also when another setting is unusable: the settings page,
+ * which names that setting, must stay reachable to a signed-in person (the other pages then
+ * answer 500 misconfigured, as the API does).
+ */
+function apiToken(env: object): string | undefined {
+  try {
+    return readConfig(env).API_TOKEN;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const raw = (env as { API_TOKEN?: unknown }).API_TOKEN;
+    return typeof raw === "string" && raw.trim() !== "" ? raw : undefined;
+  }
 }
 
 export function endSession(c: Context): void {
