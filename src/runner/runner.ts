@@ -52,6 +52,8 @@ const UPGRADE = [
 
 /** How soon to try again to hand a report to the shard when it could not be reached. */
 const REPORT_RETRY_MS = 30_000;
+/** Jobs of the task worked on at once: a slow file does not hold up its siblings. */
+const JOBS_AT_ONCE = 4;
 
 type JobRow = { kind: string; job: string; phase: "queued" | "running" | "paused" | "done"; report: string | null };
 
@@ -82,41 +84,45 @@ export class TaskRunner extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const sliceEndsAt = Date.now() + readConfig(this.env).TRANSFER_SLICE_SECONDS * 1000;
     let next: number | null = null;
-    // Jobs queued while one runs are picked up by the same loop, until the slice is over.
-    for (let row = this.nextRow(); row !== null; row = this.nextRow()) {
-      if (Date.now() >= sliceEndsAt) {
-        next = Date.now(); // the rest in a fresh invocation, right away
-        break;
+    const later = (at: number) => {
+      next = next === null ? at : Math.min(next, at);
+    };
+    // Slots taken by a worker of this invocation; a job queued meanwhile is picked up too.
+    const taken = new Set<string>();
+    const worker = async () => {
+      for (let row = this.nextRow(taken); row !== null; row = this.nextRow(taken)) {
+        if (Date.now() >= sliceEndsAt) return later(Date.now()); // the rest in a fresh invocation, right away
+        taken.add(row.kind);
+        const job = JSON.parse(row.job) as RunnerJob;
+        if (job.kind === "transfer" && !job.file) {
+          // A job of the version before tasks had files: the shard hands out its attempt anew.
+          this.sql.exec("DELETE FROM jobs WHERE kind = ?", row.kind);
+          continue;
+        }
+        const outcome = await this.step(row, job, sliceEndsAt);
+        if (outcome === "paused") later(Date.now());
+        else if (outcome === "dropped") continue;
+        else if (await this.sendReport(outcome)) {
+          // Forgotten once the shard has it (unless a newer job replaced it meanwhile).
+          this.sql.exec("DELETE FROM jobs WHERE kind = ? AND job = ?", row.kind, row.job);
+        } else {
+          // Kept with its report, so the next alarm hands it over without doing the work again.
+          this.sql.exec("UPDATE jobs SET phase = 'done', report = ? WHERE kind = ? AND job = ?", JSON.stringify(outcome), row.kind, row.job);
+          later(Date.now() + REPORT_RETRY_MS);
+        }
       }
-      const job = JSON.parse(row.job) as RunnerJob;
-      if (job.kind === "transfer" && !job.file) {
-        // A job of the version before tasks had files: the shard hands out its attempt anew.
-        this.sql.exec("DELETE FROM jobs WHERE kind = ?", row.kind);
-        continue;
-      }
-      const outcome = await this.step(row, job, sliceEndsAt);
-      if (outcome === "paused") {
-        next = Date.now();
-        break;
-      }
-      if (outcome === "dropped") continue;
-      if (await this.sendReport(outcome)) {
-        // Forgotten once the shard has it (unless a newer job replaced it meanwhile).
-        this.sql.exec("DELETE FROM jobs WHERE kind = ? AND job = ?", row.kind, row.job);
-      } else {
-        // Kept with its report, so the next alarm hands it over without doing the work again.
-        this.sql.exec("UPDATE jobs SET phase = 'done', report = ? WHERE kind = ? AND job = ?", JSON.stringify(outcome), row.kind, row.job);
-        next = Date.now() + REPORT_RETRY_MS;
-        break;
-      }
-    }
+    };
+    await Promise.all(Array.from({ length: JOBS_AT_ONCE }, worker));
+    // A job queued while its slot's previous one ran here is for a fresh invocation, right away.
+    if (this.sql.exec("SELECT 1 FROM jobs WHERE phase = 'queued' LIMIT 1").toArray().length > 0) later(Date.now());
     // setAlarm last: an alarm set early would suppress the runtime's retries if we threw.
     if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
-  private nextRow(): JobRow | null {
-    // Transfers ('transfer:…') before the announcement; a paused transfer goes on first.
-    return this.sql.exec<JobRow>("SELECT * FROM jobs ORDER BY phase = 'paused' DESC, kind DESC LIMIT 1").toArray()[0] ?? null;
+  /** The next job no worker of this invocation has taken: transfers first, a paused one first of all. */
+  private nextRow(taken: ReadonlySet<string>): JobRow | null {
+    const rows = this.sql.exec<JobRow>("SELECT * FROM jobs ORDER BY phase = 'paused' DESC, kind DESC").toArray();
+    return rows.find((r) => !taken.has(r.kind)) ?? null;
   }
 
   /** One row's work: its report, "paused" (to go on in a fresh invocation), or "dropped". */

@@ -435,13 +435,15 @@ function failedAttempt(t: Task, f: TaskFile, error: TaskError, retryable: boolea
 
 /**
  * The task's state and failure, from its files and how far the provider got: failed once the
- * provider failed, it expired, or a file can never be stored (the failure names the file);
- * stored once the provider said complete and every file is stored; downloading while a file is
- * still to fetch; else pending (and polled when overdue).
+ * provider failed or it expired, or once a file that can never be stored is the last word (its
+ * siblings settled; the failure names the file); stored once the provider said complete and every
+ * file is stored; downloading while a file is still to fetch; else pending (polled when overdue).
  */
 function settle(t: Task, now: number, ctx: MachineContext): Task {
   let state: TaskState;
-  if (failureOf(t) !== null) state = "failed";
+  // A file that can never be stored fails the task once its siblings have settled (stored, or
+  // failed too): they are still fetched, so the announcement lists every file that could be kept.
+  if (t.failure !== null || (failureOf(t) !== null && !t.files.some((f) => f.state === "waiting"))) state = "failed";
   else if (t.stage === "complete" && t.files.every((f) => f.state === "stored")) state = "stored";
   else if (t.files.some((f) => f.state === "waiting")) state = "downloading";
   else state = "pending";
