@@ -15,7 +15,7 @@ import { errorText, redactText } from "../lib/redact";
 import { announcementBody, newMessageId, type AnnouncedFile } from "../notify/message";
 import { getRecord, ProviderError, submitWav } from "../provider/client";
 import { stageSaid } from "../storage/staging";
-import { callbackEvent, callbackOutcome, isReplay, resultKey, type CallbackOutcome, type StagedSaid } from "../task/callback";
+import { callbackEvent, callbackOutcome, isReplay, resultKey, stageOf, type CallbackOutcome, type StagedSaid } from "../task/callback";
 import { dueWork } from "../task/dispatch";
 import { callbackNote, meaningOf, type HistoryEntry, type HistoryNote } from "../task/history";
 import { reportSteps, type RunnerJob, type RunnerReport } from "../task/jobs";
@@ -79,7 +79,7 @@ export class TaskShard extends DurableObject<Env> {
     if (!known && this.store.isDeleted(taskId)) return { outcome: "ignored", staged: [] }; // a late callback for a deleted task
     if (known && known.kind !== kind) return { outcome: "kind_mismatch", task: known.kind, staged: [...stagedInUse(known)] };
     const now = Date.now();
-    if (signedAt !== null && known && isReplay(this.store.signedResult(taskId, signedAt), said)) {
+    if (signedAt !== null && known && isReplay(this.store.signedResults(taskId, signedAt), said)) {
       this.store.addHistory(taskId, now, callbackNote("signature_reused", said));
       return { outcome: "signature_reused", staged: [...stagedInUse(known)] };
     }
@@ -89,7 +89,7 @@ export class TaskShard extends DurableObject<Env> {
       this.store.save(after);
       this.store.scheduleRemoval(releasedKeys(known, after), now);
     }
-    if (signedAt !== null) this.store.rememberSignature(taskId, signedAt, resultKey(said), known !== null);
+    if (signedAt !== null) this.store.rememberSignature(taskId, signedAt, stageOf(said), resultKey(said), known !== null);
     const outcome = callbackOutcome(known, after, said);
     this.record(taskId, now, [callbackNote(outcome, said), ...meaningOf(known, event, after)]);
     // Also for a duplicate: the provider's redelivery re-arms a shard whose alarm was lost.
@@ -440,7 +440,8 @@ export class TaskShard extends DurableObject<Env> {
   private async pollTask(taskId: string): Promise<{ outcome: PollOutcome; providerCalled: boolean }> {
     const task = this.store.load(taskId);
     const now = Date.now();
-    if (!task || task.state !== "pending") return { outcome: "not_due", providerCalled: false };
+    // Pending tasks, and failed ones on their daily look (README, "Task lifecycle and the cron").
+    if (!task || (task.state !== "pending" && task.state !== "failed")) return { outcome: "not_due", providerCalled: false };
     if (!mayPoll(task, now)) {
       this.store.save(task); // back in the index at its due time
       return { outcome: "not_due", providerCalled: false };

@@ -33,13 +33,18 @@ const SCHEMA = [
      PRIMARY KEY (task_id, seq)
    ) WITHOUT ROWID`,
   // A verified signature is HMAC(key, "<task_id>.<timestamp>"): exactly one valid signature exists
-  // per task and timestamp, so the pair identifies it (whatever base64 spelling was sent).
-  `CREATE TABLE IF NOT EXISTS signed_callbacks (
+  // per task and timestamp, so the pair identifies it (whatever base64 spelling was sent). The
+  // provider's stages (music: text, first, complete) may come within one second, so under the same
+  // signature each stage is remembered on its own.
+  `CREATE TABLE IF NOT EXISTS signed_stages (
      task_id   TEXT    NOT NULL,
      signed_at INTEGER NOT NULL,  -- X-Webhook-Timestamp
+     stage     TEXT    NOT NULL,  -- text | first | complete | failed
      result    TEXT    NOT NULL,  -- what the callback said, to tell a replay from a duplicate
-     PRIMARY KEY (task_id, signed_at)
+     PRIMARY KEY (task_id, signed_at, stage)
    ) WITHOUT ROWID`,
+  // Its predecessor, keyed without the stage: its rows lived 600 s.
+  `DROP TABLE IF EXISTS signed_callbacks`,
   `CREATE TABLE IF NOT EXISTS deleted (
      task_id    TEXT PRIMARY KEY,
      deleted_at INTEGER NOT NULL,
@@ -115,7 +120,7 @@ export class ShardStore {
       t.createdAt,
       t.kind,
       t.music?.audioId ?? null,
-      t.state === "pending" ? t.pollAt : null,
+      t.state === "pending" || t.state === "failed" ? t.pollAt : null,
       runAt,
       JSON.stringify(t),
     );
@@ -136,7 +141,7 @@ export class ShardStore {
   delete(t: Task, now: number): void {
     this.sql.exec("DELETE FROM tasks WHERE task_id = ?", t.taskId);
     this.sql.exec("DELETE FROM events WHERE task_id = ?", t.taskId);
-    this.sql.exec("DELETE FROM signed_callbacks WHERE task_id = ?", t.taskId);
+    this.sql.exec("DELETE FROM signed_stages WHERE task_id = ?", t.taskId);
     this.sql.exec("INSERT OR REPLACE INTO deleted (task_id, deleted_at, epoch) VALUES (?, ?, ?)", t.taskId, now, t.epoch);
   }
 
@@ -196,17 +201,15 @@ export class ShardStore {
   // Signatures of accepted callbacks
 
   /** What an earlier verified callback signed for this task and time said, or null if none. */
-  signedResult(taskId: string, signedAt: number): string | null {
-    return (
-      this.sql.exec<{ result: string }>("SELECT result FROM signed_callbacks WHERE task_id = ? AND signed_at = ?", taskId, signedAt).toArray()[0]
-        ?.result ?? null
-    );
+  /** What the callbacks accepted under this task's signature of time `signedAt` said, by stage. */
+  signedResults(taskId: string, signedAt: number): { stage: string; result: string }[] {
+    return this.sql.exec<{ stage: string; result: string }>("SELECT stage, result FROM signed_stages WHERE task_id = ? AND signed_at = ?", taskId, signedAt).toArray();
   }
 
   /** `prune`: forget this task's signatures too old to be replayed (a new task has none). */
-  rememberSignature(taskId: string, signedAt: number, result: string, prune: boolean): void {
-    this.sql.exec("INSERT OR IGNORE INTO signed_callbacks (task_id, signed_at, result) VALUES (?, ?, ?)", taskId, signedAt, result);
-    if (prune) this.sql.exec("DELETE FROM signed_callbacks WHERE task_id = ? AND signed_at < ?", taskId, signedAt - SIGNATURE_MEMORY_SECONDS);
+  rememberSignature(taskId: string, signedAt: number, stage: string, result: string, prune: boolean): void {
+    this.sql.exec("INSERT OR IGNORE INTO signed_stages (task_id, signed_at, stage, result) VALUES (?, ?, ?, ?)", taskId, signedAt, stage, result);
+    if (prune) this.sql.exec("DELETE FROM signed_stages WHERE task_id = ? AND signed_at < ?", taskId, signedAt - SIGNATURE_MEMORY_SECONDS);
   }
 
   // The indexes: listings, the cron, the alarm
@@ -258,7 +261,7 @@ export class ShardStore {
     return out;
   }
 
-  /** Pending tasks whose poll is due, oldest due first (through the poll_at index). */
+  /** Pending (and failed, on their daily look) tasks whose poll is due, oldest due first (the poll_at index). */
   duePolls(now: number, limit: number): string[] {
     return this.sql
       .exec<{ task_id: string }>("SELECT task_id FROM tasks WHERE poll_at IS NOT NULL AND poll_at <= ? ORDER BY poll_at LIMIT ?", now, limit)

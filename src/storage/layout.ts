@@ -28,9 +28,10 @@
 //                           task_id), (kind, created_at, task_id), (audio_id, created_at, task_id)
 //   table events            the task's history, at most 200 rows per task (task_id, seq, at,
 //                           type, detail JSON); no secret and no URL query string in any entry
-//   table signed_callbacks  (task_id, signed_at, result) of accepted signed callbacks of the last
-//                           600 s (a replay must be within the 300 s window); one valid signature
-//                           exists per task and time, so a replay with another result — in any
+//   table signed_stages     (task_id, signed_at, stage, result) of accepted signed callbacks of the
+//                           last 600 s (a replay must be within the 300 s window); one valid
+//                           signature exists per task and time, so under it another result for a
+//                           stage already said, or a stage that does not come later — in any
 //                           base64 spelling of the signature — is refused
 //   table deleted           task ids deleted through the API (a late callback is ignored), with
 //                           the task's last epoch (a new life of the id counts on from it)

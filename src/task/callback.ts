@@ -12,6 +12,17 @@ export type StagedSaid = { type: "files"; stage: Stage; files: StagedOffer[] } |
 /** What a callback did, as its history entry says. */
 export type CallbackOutcome = "applied" | "duplicate" | "ignored" | "signature_reused" | "kind_mismatch";
 
+/**
+ * Which stage a callback is (music: text, first, complete; a failure). The provider's signature
+ * covers only the task id and the time, and its stages may come within one second.
+ */
+export function stageOf(said: StagedSaid): string {
+  return said.type === "failed" ? "failed" : said.stage;
+}
+
+/** How far each stage is: text, then first, then an end — complete or a failure — after which nothing. */
+const STAGE_RANK: Record<string, number> = { text: 1, first: 2, complete: 3, failed: 3 };
+
 /** What a callback said, to tell an identical redelivery from a replay with another body. */
 export function resultKey(said: StagedSaid): string {
   if (said.type === "failed") return `failed ${said.error.code} ${said.error.message}`;
@@ -19,11 +30,18 @@ export function resultKey(said: StagedSaid): string {
 }
 
 /**
- * Whether a signed callback reuses the signature of an accepted one (`earlier`: what that one said,
- * or null if none) with another result.
+ * Whether a signed callback reuses the signature of accepted ones (`earlier`: the stage and result
+ * of each callback accepted under it) to say something they did not: another result for a stage
+ * already said, or a stage that does not come after them. The identical callback again is no
+ * replay (a duplicate); a later stage under the same headers is the provider going on within the
+ * same second (README, "Replayed signatures").
  */
-export function isReplay(earlier: string | null, said: StagedSaid): boolean {
-  return earlier !== null && earlier !== resultKey(said);
+export function isReplay(earlier: { stage: string; result: string }[], said: StagedSaid): boolean {
+  if (earlier.length === 0) return false;
+  const stage = stageOf(said);
+  const result = resultKey(said);
+  if (earlier.some((e) => e.stage === stage && e.result === result)) return false;
+  return earlier.some((e) => (STAGE_RANK[e.stage] ?? 0) >= (STAGE_RANK[stage] ?? 0));
 }
 
 /** The machine's event for a verified callback; `redact` cleans the provider's own words. */

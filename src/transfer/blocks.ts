@@ -90,7 +90,10 @@ export class FileBlocks {
   /** Type, size cap and declared length, then the block goes into the hash. */
   private async check(block: Uint8Array, done: boolean): Promise<void> {
     if (this.total === 0) this.checkType(block, done);
-    this.wavReader?.push(block);
+    if (this.wavReader && this.wavReader.header() === null) {
+      this.wavReader.push(block);
+      this.checkDeclaredWav();
+    }
     this.total += block.byteLength;
     if (this.total > this.limits.maxBytes) {
       throw new TransferError("too_large", `the file is larger than ${this.limits.maxSetting} (${this.limits.maxBytes})`, false);
@@ -126,6 +129,17 @@ export class FileBlocks {
   /** Stops reading after a failure elsewhere (a refused write, say). */
   async cancel(reason: unknown): Promise<void> {
     await this.reader.cancel(reason).catch(() => {});
+  }
+
+  /**
+   * A WAV whose data chunk says it is longer than the length the source declared is cut short:
+   * known from the header already, before any byte goes to R2 (a fixed-length put would commit it).
+   */
+  private checkDeclaredWav(): void {
+    const header = this.wavReader?.header();
+    if (!header || this.limits.length === null) return;
+    const cut = wavFacts(header, this.limits.length).truncatedAt;
+    if (cut !== null) throw new TransferError("truncated", `the WAV's data chunk ends at byte ${cut}, but the source declares ${this.limits.length} bytes`, true);
   }
 
   private checkComplete(): void {

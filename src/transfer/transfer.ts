@@ -342,10 +342,12 @@ export async function adoptStored(bucket: R2Bucket, taskId: string, file: Transf
   await object.body.pipeTo(digest);
   const adopted: StoredFile = { key: file.key, size: object.size, sha256: hex(await digest.digest), contentType: file.contentType, etag: object.etag };
   if (file.contentType !== CONTENT_TYPES.wav) return adopted;
-  // A WAV's facts from its header, read back too.
+  // A WAV's facts from its header, read back too; a WAV cut short of its data chunk is not adopted.
   const head64 = await bucket.get(file.key, { range: { offset: 0, length: 64 * 1024 } });
   const header = head64 ? parseWavHeader(new Uint8Array(await head64.arrayBuffer())) : null;
-  return header && header !== "more" ? { ...adopted, format: wavFacts(header, object.size).format } : adopted;
+  if (!header || header === "more") return adopted;
+  const facts = wavFacts(header, object.size);
+  return facts.truncatedAt !== null ? null : { ...adopted, format: facts.format };
 }
 
 /** The source as kept in the object's metadata: the URL without its query; "" for staged content. */

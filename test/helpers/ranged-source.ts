@@ -27,8 +27,12 @@ function fill(into: Uint8Array, from: number, header: Uint8Array): void {
   }
 }
 
-export function rangedSource(size: number): RangedSource {
-  const header = makeWav({ bytes: size }).subarray(0, 44);
+/**
+ * `opts.header`: the file's first bytes (default a 16-bit mono WAV header for `size`), e.g. an ID3
+ * tag for an MP3; `opts.contentType` its Content-Type (default audio/wav).
+ */
+export function rangedSource(size: number, opts: { header?: Uint8Array; contentType?: string } = {}): RangedSource {
+  const header = opts.header ?? makeWav({ bytes: size }).subarray(0, 44);
   let sent = 0;
   const source: RangedSource = {
     size,
@@ -64,7 +68,7 @@ export function rangedSource(size: number): RangedSource {
           c.enqueue(chunk);
         },
       });
-      const headers: Record<string, string> = { "content-type": "audio/wav", "content-length": String(size - start), "accept-ranges": "bytes" };
+      const headers: Record<string, string> = { "content-type": opts.contentType ?? "audio/wav", "content-length": String(size - start), "accept-ranges": "bytes" };
       if (b.etag) headers.etag = b.etag;
       if (!m) return new Response(body, { status: 200, headers });
       return new Response(body, { status: 206, headers: { ...headers, "content-range": `bytes ${start}-${size - 1}/${size}` } });

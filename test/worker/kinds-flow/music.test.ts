@@ -326,3 +326,24 @@ describe("music: a source in trouble", () => {
     for (const url of [a.item.audio_url, a.item.image_url, b.item.image_url]) expect(requestsTo(url)).toHaveLength(1);
   });
 });
+
+describe("music stages under one signature", () => {
+  it("text, first and complete sent within the same second (same headers) are all taken; another complete under them is a replay", async () => {
+    const taskId = uniqueTaskId("music");
+    const a = track(taskId, "same-a", 11);
+    const b = track(taskId, "same-b", 12);
+    const ts = Math.floor(Date.now() / 1000);
+    expect((await sendCallback(body(taskId, "text", []), { kind: "music", timestamp: ts })).status).toBe(200);
+    expect((await sendCallback(body(taskId, "first", [a.item]), { kind: "music", timestamp: ts })).status).toBe(200);
+    expect((await sendCallback(body(taskId, "complete", [a.item, b.item]), { kind: "music", timestamp: ts })).status).toBe(200);
+    const task = await waitForState(taskId, ["stored", "failed"]);
+    expect(task.state).toBe("stored");
+    expect(task.files).toHaveLength(4);
+    // The same headers with another `complete` (other URLs): refused, and nothing changes.
+    const evil = { ...b.item, id: "evil", audio_url: `${CDN}/${taskId}/evil.mp3`, image_url: null };
+    const replay = await sendCallback(body(taskId, "complete", [a.item, evil]), { kind: "music", timestamp: ts });
+    expect(replay.status).toBe(409);
+    expect((await jsonOf(replay)).error.code).toBe("signature_reused");
+    expect(requestsTo(`${CDN}/${taskId}/evil.mp3`)).toHaveLength(0);
+  });
+});

@@ -92,7 +92,8 @@ describe("POST /callbacks/wav: success", () => {
     await runDue(taskId);
     expect(requestsTo(url)).toHaveLength(1);
     const listed = await env.BUCKET.list({ prefix: `wav/${taskId}` });
-    expect(listed.objects.map((o) => o.key)).toEqual([`wav/${taskId}.wav`]);
+    // One WAV (and its waveform beside it).
+    expect(listed.objects.map((o) => o.key)).toEqual([`wav/${taskId}.wav`, `wav/${taskId}.wav.peaks.json`]);
   });
 });
 

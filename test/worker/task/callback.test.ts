@@ -1,6 +1,6 @@
 // The acknowledgement path's decisions (src/task/callback.ts): replays, duplicates, redaction.
 import { describe, expect, it } from "vitest";
-import { callbackEvent, callbackOutcome, isReplay, resultKey, type StagedSaid } from "../../../src/task/callback";
+import { callbackEvent, callbackOutcome, isReplay, resultKey, stageOf, type StagedSaid } from "../../../src/task/callback";
 import { apply } from "../../../src/task/machine";
 import { ctx, musicOffer, storeFile, T0, taskAfter, trackFiles, wav, WAV, wavOffer } from "./fixtures";
 
@@ -12,15 +12,22 @@ const id = (t: string) => t;
 
 describe("callback decisions", () => {
   it("the same signed time with another result is a replay; with the same result it is not", () => {
-    expect(isReplay(null, url)).toBe(false);
-    expect(isReplay(resultKey(url), url)).toBe(false);
-    expect(isReplay(resultKey(url), other)).toBe(true);
-    expect(isReplay(resultKey(url), failure)).toBe(true);
-    // Another stage of the same task is another result too (music: first, then complete).
+    const said = (s: StagedSaid) => [{ stage: stageOf(s), result: resultKey(s) }];
+    expect(isReplay([], url)).toBe(false);
+    expect(isReplay(said(url), url)).toBe(false);
+    expect(isReplay(said(url), other)).toBe(true);
+    expect(isReplay(said(url), failure)).toBe(true);
+    expect(isReplay(said(failure), url)).toBe(true); // nothing follows an end, a success no more than a failure
+    // A later stage under the same signature is the provider going on within one second (music:
+    // text, first, complete); an earlier or equal stage with another result is a replay.
+    const text: StagedSaid = { type: "files", stage: "text", files: [] };
     const first: StagedSaid = { type: "files", stage: "first", files: trackFiles("t1") };
     const complete: StagedSaid = { type: "files", stage: "complete", files: [...trackFiles("t1"), ...trackFiles("t2")] };
-    expect(isReplay(resultKey(first), complete)).toBe(true);
-    expect(isReplay(resultKey(complete), { ...complete, files: [...complete.files] })).toBe(false);
+    expect(isReplay([...said(text), ...said(first)], complete)).toBe(false);
+    expect(isReplay(said(first), failure)).toBe(false);
+    expect(isReplay(said(complete), first)).toBe(true);
+    expect(isReplay(said(first), { ...first, files: trackFiles("t9") })).toBe(true);
+    expect(isReplay(said(complete), { ...complete, files: [...complete.files] })).toBe(false);
   });
 
   it("a callback's event carries its signed time; the provider's words are redacted", () => {

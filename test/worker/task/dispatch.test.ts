@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { TRANSFER_LEASE_MS } from "../../../src/task/backoff";
 import { dueWork } from "../../../src/task/dispatch";
 import { apply, type Task } from "../../../src/task/machine";
-import { epochOf, fileOf, filesOffer, notifying, storeFile, T0, taskAfter, WAV, wavOffer } from "./fixtures";
+import { epochOf, fileOf, filesOffer, musicOffer, notifying, storeFile, T0, taskAfter, WAV, wavOffer } from "./fixtures";
 
 const live = { notify: true, canPoll: true };
 
@@ -95,11 +95,16 @@ describe("due work", () => {
   });
 
   it("a failed task hands out no transfer, even for a file still waiting", () => {
-    let t = taskAfter([filesOffer("stems", ["vocal.mp3", "drums.mp3"])]);
-    const started = apply(t, "a", { type: "transferStarted", file: "vocal.mp3" }, T0 + 5, notifying)!;
-    t = apply(started, "a", { type: "transferFailed", file: "vocal.mp3", epoch: epochOf(started, "vocal.mp3"), error: { code: "not_mp3", message: "html" }, retryable: false }, T0 + 6, notifying)!;
+    // t1.mp3 can never be stored: the task still downloads, so its sibling's attempt is handed out…
+    let t = taskAfter([musicOffer("first", ["t1"])], notifying);
+    const started = apply(t, "a", { type: "transferStarted", file: "t1.mp3" }, T0 + 5, notifying)!;
+    t = apply(started, "a", { type: "transferFailed", file: "t1.mp3", epoch: epochOf(started, "t1.mp3"), error: { code: "not_mp3", message: "html" }, retryable: false }, T0 + 6, notifying)!;
+    expect(t.state).toBe("downloading");
+    expect(dueWork(t, T0 + 10, live)).toEqual({ type: "transfer", file: "t1.jpeg", refreshUrl: false, adopt: false });
+    // …until the provider fails the task: then none, though t1.jpeg is still waiting and due.
+    t = apply(t, "a", { type: "providerFailed", kind: "music", error: { code: "501", message: "Audio generation failed" } }, T0 + 7, notifying)!;
     expect(t.state).toBe("failed");
-    expect(fileOf(t, "drums.mp3")).toMatchObject({ state: "waiting", dueAt: T0 });
+    expect(fileOf(t, "t1.jpeg")).toMatchObject({ state: "waiting", running: null, dueAt: T0 });
     expect(dueWork(t, T0 + 10, { ...live, notify: false })).toEqual({ type: "apply", event: { type: "notifyDisabled" } });
     expect(dueWork(t, T0 + 10, live)).toEqual({ type: "announce" });
   });

@@ -2,6 +2,7 @@
 // can never be stored, retries of what is not stored, epochs, and refreshed links.
 import { describe, expect, it } from "vitest";
 import { TRANSFER_LEASE_MS } from "../../../src/task/backoff";
+import { dueWork } from "../../../src/task/dispatch";
 import { apply, failureOf, filesDueAt, nextAttemptAt, type Task, type TaskEvent } from "../../../src/task/machine";
 import {
   ctx,
@@ -26,6 +27,7 @@ const names = (t: Task) => t.files.map((f) => f.name);
 const started = (file: string): TaskEvent => ({ type: "transferStarted", file });
 const providerError = { code: "501", message: "Audio generation failed" };
 const providerFailed: TaskEvent = { type: "providerFailed", kind: "music", error: providerError };
+const live = { notify: true, canPoll: true };
 
 describe("music: the provider's stages", () => {
   it("text names no file: the task stays pending at stage text and is polled when overdue", () => {
@@ -159,25 +161,64 @@ describe("a file that can never be stored", () => {
     return { t, drumsEpoch };
   }
 
-  it("fails the task with a failure naming the file; siblings already stored stay stored", () => {
-    const { t } = broken();
-    expect(t).toMatchObject({ state: "failed", failure: null });
+  it("waits for its siblings, then fails the task with a failure naming the file; siblings already stored stay stored", () => {
+    const { t, drumsEpoch } = broken();
+    // bass.mp3 can never be stored, but drums.mp3 is still being fetched: the task is not failed yet,
+    // though its failure already names bass.mp3.
+    expect(t).toMatchObject({ state: "downloading", failure: null });
     expect(failureOf(t)).toEqual({ code: "not_mp3", message: "bass.mp3: not_mp3 happened" });
     expect(fileOf(t, "bass.mp3")).toMatchObject({ state: "failed", error: { code: "not_mp3", message: "not_mp3 happened" }, dueAt: null, running: null });
     expect(fileOf(t, "vocal.mp3")).toMatchObject({ state: "stored", stored: storedAs("vocal.mp3", "stems") });
-    expect(t.notification).toMatchObject({ state: "pending", type: "stems.failed" });
+    expect(t.notification.state).toBe("waiting");
+    // Once drums.mp3 is stored no sibling waits: the task fails, naming bass.mp3, and is announced.
+    const done = step(t, { type: "transferSucceeded", file: "drums.mp3", epoch: drumsEpoch, stored: storedAs("drums.mp3", "stems") }, T0 + 20, notifying);
+    expect(done).toMatchObject({ state: "failed", failure: null });
+    expect(failureOf(done)).toEqual({ code: "not_mp3", message: "bass.mp3: not_mp3 happened" });
+    expect(fileOf(done, "vocal.mp3")).toBe(fileOf(t, "vocal.mp3"));
+    expect(fileOf(done, "drums.mp3")).toMatchObject({ state: "stored", stored: storedAs("drums.mp3", "stems") });
+    expect(done.notification).toMatchObject({ state: "pending", type: "stems.failed", reachedAt: T0 + 20 });
   });
 
-  it("an in-flight sibling's later success is still recorded; its later failure is too, without another announcement", () => {
+  it("an in-flight sibling's later success is recorded and fails the task, announced once; its later failure is recorded and retried, announced not yet", () => {
     const { t, drumsEpoch } = broken();
-    const ok = step(t, { type: "transferSucceeded", file: "drums.mp3", epoch: drumsEpoch, stored: storedAs("drums.mp3", "stems") }, T0 + 20, notifying);
+    const success: TaskEvent = { type: "transferSucceeded", file: "drums.mp3", epoch: drumsEpoch, stored: storedAs("drums.mp3", "stems") };
+    const ok = step(t, success, T0 + 20, notifying);
     expect(fileOf(ok, "drums.mp3")).toMatchObject({ state: "stored", running: null });
     expect(ok.state).toBe("failed");
-    expect(ok.notification.messageId).toBe(t.notification.messageId);
+    expect(ok.notification).toMatchObject({ state: "pending", type: "stems.failed" });
+    expect(ok.notification.messageId).not.toBeNull();
+    // The same report again changes nothing: no second announcement.
+    expect(apply(ok, "a", success, T0 + 21, notifying)).toBe(ok);
     const refused = step(t, { type: "transferFailed", file: "drums.mp3", epoch: drumsEpoch, error: { code: "truncated", message: "short" }, retryable: true }, T0 + 20, notifying);
-    expect(fileOf(refused, "drums.mp3")).toMatchObject({ state: "waiting", running: null, error: { code: "truncated" } });
+    expect(fileOf(refused, "drums.mp3")).toMatchObject({ state: "waiting", running: null, error: { code: "truncated" }, dueAt: T0 + 20 + 30_000 });
+    // drums.mp3 still waits for its next attempt: the task downloads on, nothing announced yet.
+    expect(refused.state).toBe("downloading");
+    expect(refused.notification).toEqual(t.notification);
     // The first file that can never be stored is the one named.
     expect(failureOf(refused)?.message).toMatch(/^bass\.mp3: /);
+  });
+
+  it("while a file has failed for good and a sibling still waits, the sibling's next attempt is handed out; once it is stored the task fails, announced once", () => {
+    let t = failFile(taskAfter([filesOffer("stems", ["vocal.mp3", "drums.mp3"])], notifying), "vocal.mp3", T0 + 5, "not_mp3", false, notifying);
+    t = failFile(t, "drums.mp3", T0 + 6, "truncated", true, notifying);
+    expect(t).toMatchObject({ state: "downloading", failure: null, pollAt: null });
+    expect(failureOf(t)).toEqual({ code: "not_mp3", message: "vocal.mp3: not_mp3 happened" });
+    expect(t.notification.state).toBe("waiting");
+    const again = T0 + 6 + 30_000;
+    expect(filesDueAt(t)).toBe(again);
+    expect(nextAttemptAt(t)).toBe(again);
+    expect(dueWork(t, again - 1, live)).toBeNull();
+    expect(dueWork(t, again, live)).toEqual({ type: "transfer", file: "drums.mp3", refreshUrl: false, adopt: false });
+    t = step(t, started("drums.mp3"), again, notifying);
+    expect(t.state).toBe("downloading");
+    t = step(t, { type: "transferSucceeded", file: "drums.mp3", epoch: epochOf(t, "drums.mp3"), stored: storedAs("drums.mp3", "stems") }, again + 1, notifying);
+    expect(fileOf(t, "drums.mp3")).toMatchObject({ state: "stored", stored: storedAs("drums.mp3", "stems") });
+    expect(t).toMatchObject({ state: "failed", failure: null });
+    expect(failureOf(t)).toEqual({ code: "not_mp3", message: "vocal.mp3: not_mp3 happened" });
+    expect(t.notification).toMatchObject({ state: "pending", type: "stems.failed", reachedAt: again + 1 });
+    // Failed: no more transfers, only its announcement.
+    expect(filesDueAt(t)).toBeNull();
+    expect(dueWork(t, again + 2, live)).toEqual({ type: "announce" });
   });
 
   it("a retry starts over only the files not stored; the task downloads again", () => {
@@ -228,7 +269,9 @@ describe("a file that can never be stored", () => {
     expect(fileOf(t, "t1.mp3")).toMatchObject({ state: "failed", error: { code: "source_http_error" } });
     expect(fileOf(t, "t1.mp3").error?.message).toContain("gave up after 1 attempts");
     expect(fileOf(t, "t2.mp3")).toMatchObject({ state: "waiting", dueAt: now + 30_000 });
-    expect(t.state).toBe("failed");
+    // t1.mp3 has given up, but its siblings are still fetched: the task is not failed yet, and its
+    // failure already names t1.mp3.
+    expect(t.state).toBe("downloading");
     expect(failureOf(t)?.message).toMatch(/^t1\.mp3: HTTP 503 \(gave up after 1 attempts/);
   });
 });

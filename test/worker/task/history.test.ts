@@ -128,9 +128,15 @@ describe("task history: tasks with several files", () => {
 
   it("a file that can never be stored: its failed attempt, then the task's failure naming it", () => {
     const t = apply(taskAfter([filesOffer("stems", ["vocal.mp3", "drums.mp3"])]), "a", started("drums.mp3"), T0 + 1, ctx)!;
-    const notes = notesFor(t, { type: "transferFailed", file: "drums.mp3", epoch: epochOf(t, "drums.mp3"), error: { code: "not_mp3", message: "the bytes are not an MP3" }, retryable: false });
-    expect(notes).toEqual([
+    const refused: TaskEvent = { type: "transferFailed", file: "drums.mp3", epoch: epochOf(t, "drums.mp3"), error: { code: "not_mp3", message: "the bytes are not an MP3" }, retryable: false };
+    // vocal.mp3 still waits: the failed attempt alone, the task not failed yet.
+    expect(notesFor(t, refused)).toEqual([
       { type: "transfer_failed", detail: { file: "drums.mp3", attempt: 1, code: "not_mp3", message: "the bytes are not an MP3", retryable: false, nextAttemptAt: null } },
+    ]);
+    const waiting = apply(apply(t, "a", refused, T0 + 100, ctx)!, "a", started("vocal.mp3"), T0 + 101, ctx)!;
+    const notes = notesFor(waiting, { type: "transferSucceeded", file: "vocal.mp3", epoch: epochOf(waiting, "vocal.mp3"), stored: storedAs("vocal.mp3", "stems") }, T0 + 102);
+    expect(notes).toEqual([
+      { type: "file_stored", detail: { file: "vocal.mp3", size: 100, sha256: "cd".repeat(32) } },
       { type: "failed", detail: { code: "not_mp3", message: "drums.mp3: the bytes are not an MP3" } },
     ]);
   });
@@ -139,10 +145,14 @@ describe("task history: tasks with several files", () => {
   // every file not stored, a sibling whose attempt is still running included (running → null), so
   // the history tells of a failed attempt that never failed: transfer_failed with code null.
   it("a retry while a sibling's attempt still runs tells no failed attempt for it", () => {
-    let t = taskAfter([filesOffer("stems", ["vocal.mp3", "drums.mp3"]), started("drums.mp3")]);
-    const vocal = apply(t, "a", started("vocal.mp3"), T0 + 5, ctx)!;
-    t = apply(vocal, "a", { type: "transferFailed", file: "vocal.mp3", epoch: epochOf(vocal, "vocal.mp3"), error: { code: "not_mp3", message: "html" }, retryable: false }, T0 + 6, ctx)!;
+    // t1.jpeg can never be stored while t1.mp3's attempt runs; then the provider fails the task.
+    let t = taskAfter([musicOffer("first", ["t1"]), started("t1.mp3")]);
+    const jpeg = apply(t, "a", started("t1.jpeg"), T0 + 5, ctx)!;
+    t = apply(jpeg, "a", { type: "transferFailed", file: "t1.jpeg", epoch: epochOf(jpeg, "t1.jpeg"), error: { code: "not_jpeg", message: "html" }, retryable: false }, T0 + 6, ctx)!;
+    expect(t.state).toBe("downloading");
+    t = apply(t, "a", { type: "providerFailed", kind: "music", error: { code: "501", message: "Audio generation failed" } }, T0 + 7, ctx)!;
     expect(t.state).toBe("failed");
+    expect(t.files.find((f) => f.name === "t1.mp3")!.running).not.toBeNull();
     const notes = notesFor(t, { type: "retryRequested" }, T0 + 10);
     expect(notes.filter((n) => n.type === "transfer_failed")).toEqual([]);
   });

@@ -50,8 +50,12 @@ describe("every key of a task", () => {
   });
 
   it("a WAV under wav/<id>.wav; other kinds under <kind>/<id>/<name>; a stored file where it was stored", () => {
-    expect(taskKeys(taskAfter([wavOffer("https://cdn/x.wav")]))).toEqual(["wav/a.wav"]);
-    expect(taskKeys(storeFile(taskAfter([wavOffer("https://cdn/x.wav")]), WAV, T0 + 1, wav))).toEqual(["wav/a.wav"]);
+    // A WAV's waveform lies beside it (<key>.peaks.json), and goes with the task.
+    expect(taskKeys(taskAfter([wavOffer("https://cdn/x.wav")]))).toEqual(["wav/a.wav", "wav/a.wav.peaks.json"]);
+    expect(taskKeys(storeFile(taskAfter([wavOffer("https://cdn/x.wav")]), WAV, T0 + 1, wav))).toEqual(["wav/a.wav", "wav/a.wav.peaks.json"]);
+    const movedWav = storeFile(taskAfter([wavOffer("https://cdn/x.wav")]), WAV, T0 + 1, { ...wav, key: "wav/elsewhere.wav" });
+    expect(taskKeys(movedWav)).toEqual(["wav/elsewhere.wav", "wav/elsewhere.wav.peaks.json"]);
+    // Other kinds' files (MP3s here) have none.
     const stems = taskAfter([filesOffer("stems", ["vocal.mp3", "drums.mp3"])]);
     expect(taskKeys(stems)).toEqual(["stems/a/vocal.mp3", "stems/a/drums.mp3"]);
     const moved = storeFile(stems, "vocal.mp3", T0 + 1, { ...storedAs("vocal.mp3", "stems"), key: "stems/a/elsewhere.mp3" });

@@ -67,9 +67,15 @@ describe("the task view", () => {
     t = failFile(t, "vocal.mp3", T0 + 1, "truncated", true);
     expect(toView(t).error).toEqual({ code: "truncated", message: "truncated happened" });
     t = failFile(t, "drums.mp3", T0 + 2, "not_mp3", false);
+    // vocal.mp3 still waits for its next attempt, so the task downloads on; its error already names drums.mp3.
+    const failing = toView(t);
+    expect(failing).toMatchObject({ state: "downloading", error: { code: "not_mp3", message: "drums.mp3: not_mp3 happened" }, nextAttemptAt: iso(T0 + 1 + 30_000) });
+    expect(failing.files.find((f) => f.name === "drums.mp3")!.error).toEqual({ code: "not_mp3", message: "not_mp3 happened" });
+    expect(failing.files.find((f) => f.name === "vocal.mp3")!.error).toEqual({ code: "truncated", message: "truncated happened" });
+    // Once vocal.mp3 is stored the task has failed, with the same error and no next attempt.
+    t = storeFile(t, "vocal.mp3", T0 + 1 + 30_000, storedAs("vocal.mp3", "stems"));
     const failed = toView(t);
-    expect(failed.error).toEqual({ code: "not_mp3", message: "drums.mp3: not_mp3 happened" });
-    expect(failed.files.find((f) => f.name === "drums.mp3")!.error).toEqual({ code: "not_mp3", message: "not_mp3 happened" });
+    expect(failed).toMatchObject({ state: "failed", error: { code: "not_mp3", message: "drums.mp3: not_mp3 happened" } });
     expect(failed.nextAttemptAt).toBeNull();
     // Pending with the provider's last word.
     let pending = taskAfter([{ type: "registered", kind: "music" }]);
