@@ -4,25 +4,13 @@
 
 import { z } from "zod";
 import { CONTENT_TYPES, fileKey, URL_CALLBACK_BYTES, type FileOffer, type Kind } from "./kind";
-import { Code, failed, firstTaskId, Loose, Msg, parseWith, readRecordWith, recordError, recordFrom, SourceUrl, TaskId } from "./read";
+import { envelope, failed, parseEnvelope, readRecordWith, RecordError, recordError, recordFrom, SourceUrl } from "./read";
 
 const Images = z.array(SourceUrl).max(100).nullish();
 
-const Callback = z.object(
-  {
-    code: Code,
-    msg: Msg,
-    data: z.object({ taskId: TaskId.optional(), task_id: TaskId.optional(), images: Images }, { error: "must be an object with taskId" }),
-  },
-  { error: "the body must be a JSON object" },
-);
+const Callback = envelope({ images: Images }, "taskId");
 
-const Record = z.object({
-  successFlag: z.union([z.number(), z.string()]).nullish(),
-  response: z.object({ images: Images }).nullish(),
-  errorCode: Loose,
-  errorMessage: z.string().nullish(),
-});
+const Record = z.object({ successFlag: z.union([z.number(), z.string()]).nullish(), response: z.object({ images: Images }).nullish(), ...RecordError });
 
 /** The numbers and the words one page uses for them, as one vocabulary. */
 const FLAGS: Record<string, string> = { "0": "PENDING", "1": "SUCCESS", "2": "GENERATING", "3": "GENERATE_COVER_FAILED" };
@@ -37,9 +25,7 @@ export const cover: Kind = {
   recordInfoPath: "/api/v1/suno/cover/record-info",
 
   parseCallback: (json) =>
-    parseWith(Callback, json, ({ code, msg, data }) => {
-      const taskId = firstTaskId(data.taskId, data.task_id);
-      if (taskId === undefined) return { ok: false, message: "data.taskId: is missing" };
+    parseEnvelope(Callback, json, "taskId", ({ code, msg, data }, taskId) => {
       if (code !== 200) return { ok: true, taskId, said: failed(code, msg) };
       if (!data.images || data.images.length === 0) return { ok: false, message: "data.images is missing from a success callback" };
       return { ok: true, taskId, said: { type: "files", stage: "complete", files: offers(data.images) } };

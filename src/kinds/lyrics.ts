@@ -5,7 +5,7 @@
 
 import { z } from "zod";
 import { CONTENT_TYPES, fileKey, INLINE_CALLBACK_BYTES, type FileOffer, type Kind } from "./kind";
-import { Code, failed, firstTaskId, Loose, Msg, parseWith, readRecordWith, recordError, recordFrom, TaskId } from "./read";
+import { envelope, failed, parseEnvelope, readRecordWith, RecordError, recordError, recordFrom } from "./read";
 
 const Item = z
   .object({
@@ -17,23 +17,12 @@ const Item = z
   })
   .transform(({ error_message, errorMessage, ...rest }) => ({ ...rest, errorMessage: errorMessage ?? error_message ?? null }));
 
-const Callback = z.object(
-  {
-    code: Code,
-    msg: Msg,
-    data: z.object(
-      { taskId: TaskId.optional(), task_id: TaskId.optional(), callbackType: z.string().nullish(), data: z.array(Item).max(100).nullish() },
-      { error: "must be an object with taskId" },
-    ),
-  },
-  { error: "the body must be a JSON object" },
-);
+const Callback = envelope({ callbackType: z.string().nullish(), data: z.array(Item).max(100).nullish() }, "taskId");
 
 const Record = z.object({
   status: z.string().nullish(),
   response: z.object({ data: z.array(Item).max(100).nullish() }).nullish(),
-  errorCode: Loose,
-  errorMessage: z.string().nullish(),
+  ...RecordError,
 });
 
 function offers(items: z.output<typeof Item>[]): FileOffer[] {
@@ -46,9 +35,7 @@ export const lyrics: Kind = {
   recordInfoPath: "/api/v1/lyrics/record-info",
 
   parseCallback: (json) =>
-    parseWith(Callback, json, ({ code, msg, data }) => {
-      const taskId = firstTaskId(data.taskId, data.task_id);
-      if (taskId === undefined) return { ok: false, message: "data.taskId: is missing" };
+    parseEnvelope(Callback, json, "taskId", ({ code, msg, data }, taskId) => {
       if (code !== 200 || data.callbackType === "error" || !data.data) return { ok: true, taskId, said: failed(code === 200 ? "error" : code, msg) };
       if (data.data.length === 0) return { ok: true, taskId, said: failed("no_lyrics", "the provider's callback carries no lyrics") };
       return { ok: true, taskId, said: { type: "files", stage: "complete", files: offers(data.data) } };

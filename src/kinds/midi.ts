@@ -5,7 +5,7 @@
 
 import { z } from "zod";
 import { CONTENT_TYPES, fileKey, INLINE_CALLBACK_BYTES, type FileOffer, type Kind } from "./kind";
-import { Code, failed, firstTaskId, Loose, Msg, parseWith, readRecordWith, recordError, recordFrom, TaskId } from "./read";
+import { Code, failed, firstTaskId, Msg, parseWith, readRecordWith, RecordError, recordError, recordFrom, TaskId } from "./read";
 
 /** Seconds, sent as a number or as a numeric string. */
 const Seconds = z
@@ -46,8 +46,7 @@ const Callback = z.object(
 const Record = z.object({
   successFlag: z.union([z.number(), z.string()]).nullish(),
   midiData: z.record(z.string(), z.unknown()).nullish(),
-  errorCode: Loose,
-  errorMessage: z.string().nullish(),
+  ...RecordError,
 });
 
 const FLAGS: Record<string, string> = { "0": "PENDING", "1": "SUCCESS", "2": "CREATE_TASK_FAILED", "3": "GENERATE_MIDI_FAILED" };

@@ -6,35 +6,18 @@
 
 import { z } from "zod";
 import { CONTENT_TYPES, fileKey, URL_CALLBACK_BYTES, type FileOffer, type Kind, type Stage } from "./kind";
-import { Code, failed, firstTaskId, Loose, MaybeUrl, Msg, NAME_PART, parseWith, readRecordWith, recordError, recordFrom, TaskId } from "./read";
+import { envelope, failed, MaybeUrl, NAME_PART, parseEnvelope, readRecordWith, RecordError, recordError, recordFrom } from "./read";
 
 const TrackId = z.string().regex(NAME_PART, "must be 1-128 letters, digits, '_' or '-'");
 
 const CallbackTrack = z.object({ id: TrackId, audio_url: MaybeUrl, image_url: MaybeUrl });
 
-const Callback = z.object(
-  {
-    code: Code,
-    msg: Msg,
-    data: z.object(
-      {
-        task_id: TaskId.optional(),
-        taskId: TaskId.optional(),
-        callbackType: z.string().nullish(),
-        data: z.array(CallbackTrack).nullish(),
-        error: z.string().nullish(),
-      },
-      { error: "must be an object with task_id" },
-    ),
-  },
-  { error: "the body must be a JSON object" },
-);
+const Callback = envelope({ callbackType: z.string().nullish(), data: z.array(CallbackTrack).nullish(), error: z.string().nullish() });
 
 const Record = z.object({
   status: z.string().nullish(),
   response: z.object({ sunoData: z.array(z.object({ id: TrackId, audioUrl: MaybeUrl, imageUrl: MaybeUrl })).nullish() }).nullish(),
-  errorCode: Loose,
-  errorMessage: z.string().nullish(),
+  ...RecordError,
 });
 
 /** A track's files: its MP3 and its cover art, whichever the provider gave a URL for. */
@@ -53,9 +36,7 @@ export const music: Kind = {
   recordInfoPath: "/api/v1/generate/record-info",
 
   parseCallback: (json) =>
-    parseWith(Callback, json, ({ code, msg, data }) => {
-      const taskId = firstTaskId(data.task_id, data.taskId);
-      if (taskId === undefined) return { ok: false, message: "data.task_id: is missing" };
+    parseEnvelope(Callback, json, "task_id", ({ code, msg, data }, taskId) => {
       const type = data.callbackType ?? "complete";
       if (code !== 200 || type === "error") return { ok: true, taskId, said: failed(code === 200 ? "error" : code, data.error || msg) };
       if (!STAGES.includes(type)) return { ok: false, message: `data.callbackType: ${JSON.stringify(type.slice(0, 20))} is not text, first, complete or error` };

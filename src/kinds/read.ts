@@ -50,6 +50,37 @@ export function parseWith<T>(schema: z.ZodType<T>, json: unknown, read: (body: T
   return parsed.success ? read(parsed.data) : { ok: false, message: firstIssue(parsed.error) };
 }
 
+/**
+ * The callback envelope `{code, msg, data}` around a kind's own `data` fields; the task id is
+ * `data.task_id` or `data.taskId` (the provider's pages spell it both ways), `first` named first.
+ */
+export function envelope<S extends z.ZodRawShape>(data: S, first: "task_id" | "taskId" = "task_id") {
+  return z.object(
+    {
+      code: Code,
+      msg: Msg,
+      data: z.object({ task_id: TaskId.optional(), taskId: TaskId.optional(), ...data }, { error: `must be an object with ${first}` }),
+    },
+    { error: "the body must be a JSON object" },
+  );
+}
+
+/** A callback in its envelope: read once its task id is found (else the message says it is missing). */
+export function parseEnvelope<T extends { code: number; msg?: string | null; data: { task_id?: string; taskId?: string } }>(
+  schema: z.ZodType<T>,
+  json: unknown,
+  first: "task_id" | "taskId",
+  read: (body: T, taskId: string) => CallbackParse,
+): CallbackParse {
+  return parseWith(schema, json, (body) => {
+    const taskId = first === "task_id" ? firstTaskId(body.data.task_id, body.data.taskId) : firstTaskId(body.data.taskId, body.data.task_id);
+    return taskId === undefined ? { ok: false, message: `data.${first}: is missing` } : read(body, taskId);
+  });
+}
+
+/** What every record-info answer may say about a failure. */
+export const RecordError = { errorCode: Loose, errorMessage: z.string().nullish() };
+
 /** The first of the given task-id spellings that is present. */
 export function firstTaskId(...ids: (string | undefined)[]): string | undefined {
   return ids.find((id) => id !== undefined);

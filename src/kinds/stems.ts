@@ -5,7 +5,7 @@
 
 import { z } from "zod";
 import { CONTENT_TYPES, fileKey, URL_CALLBACK_BYTES, type FileOffer, type Kind } from "./kind";
-import { Code, failed, firstTaskId, Loose, MaybeUrl, Msg, parseWith, readRecordWith, recordError, recordFrom, TaskId } from "./read";
+import { envelope, failed, MaybeUrl, parseEnvelope, readRecordWith, RecordError, recordError, recordFrom } from "./read";
 
 /** `<stem>_url` (callback) or `<stem>Url` (record-info), for a stem name of letters and underscores. */
 const CALLBACK_KEY = /^([a-z][a-z_]{0,40})_url$/;
@@ -14,19 +14,9 @@ const RECORD_KEY = /^([a-z][a-zA-Z]{0,40})Url$/;
 /** Every `*_url` / `*Url` value is a URL or nothing; other keys (ids, originData) are left alone. */
 const Info = z.record(z.string(), z.unknown()).nullish();
 
-const Callback = z.object(
-  {
-    code: Code,
-    msg: Msg,
-    data: z.object(
-      { task_id: TaskId.optional(), taskId: TaskId.optional(), vocal_removal_info: Info, vocal_separation_info: Info },
-      { error: "must be an object with task_id" },
-    ),
-  },
-  { error: "the body must be a JSON object" },
-);
+const Callback = envelope({ vocal_removal_info: Info, vocal_separation_info: Info });
 
-const Record = z.object({ successFlag: z.string().nullish(), response: Info, errorCode: Loose, errorMessage: z.string().nullish() });
+const Record = z.object({ successFlag: z.string().nullish(), response: Info, ...RecordError });
 
 /** The stems an info object names, as files; null when a URL there is not one. */
 function stemFiles(info: Record<string, unknown>, pattern: RegExp): FileOffer[] | { problem: string } {
@@ -49,9 +39,7 @@ export const stems: Kind = {
   recordInfoPath: "/api/v1/vocal-removal/record-info",
 
   parseCallback: (json) =>
-    parseWith(Callback, json, ({ code, msg, data }) => {
-      const taskId = firstTaskId(data.task_id, data.taskId);
-      if (taskId === undefined) return { ok: false, message: "data.task_id: is missing" };
+    parseEnvelope(Callback, json, "task_id", ({ code, msg, data }, taskId) => {
       if (code !== 200) return { ok: true, taskId, said: failed(code, msg) };
       const info = data.vocal_removal_info ?? data.vocal_separation_info;
       if (!info) return { ok: false, message: "data.vocal_removal_info is missing from a success callback" };

@@ -2,23 +2,11 @@
 
 import { z } from "zod";
 import { CONTENT_TYPES, fileKey, URL_CALLBACK_BYTES, type FileOffer, type Kind } from "./kind";
-import { Code, failed, firstTaskId, Loose, MaybeUrl, Msg, parseWith, readRecordWith, recordError, recordFrom, TaskId } from "./read";
+import { envelope, failed, MaybeUrl, parseEnvelope, readRecordWith, RecordError, recordError, recordFrom } from "./read";
 
-const Callback = z.object(
-  {
-    code: Code,
-    msg: Msg,
-    data: z.object({ task_id: TaskId.optional(), taskId: TaskId.optional(), video_url: MaybeUrl }, { error: "must be an object with task_id" }),
-  },
-  { error: "the body must be a JSON object" },
-);
+const Callback = envelope({ video_url: MaybeUrl });
 
-const Record = z.object({
-  successFlag: z.string().nullish(),
-  response: z.object({ videoUrl: MaybeUrl }).nullish(),
-  errorCode: Loose,
-  errorMessage: z.string().nullish(),
-});
+const Record = z.object({ successFlag: z.string().nullish(), response: z.object({ videoUrl: MaybeUrl }).nullish(), ...RecordError });
 
 function offer(url: string): FileOffer {
   return { name: "video.mp4", role: "video", track: null, contentType: CONTENT_TYPES.mp4, source: { url } };
@@ -30,9 +18,7 @@ export const video: Kind = {
   recordInfoPath: "/api/v1/mp4/record-info",
 
   parseCallback: (json) =>
-    parseWith(Callback, json, ({ code, msg, data }) => {
-      const taskId = firstTaskId(data.task_id, data.taskId);
-      if (taskId === undefined) return { ok: false, message: "data.task_id: is missing" };
+    parseEnvelope(Callback, json, "task_id", ({ code, msg, data }, taskId) => {
       if (code !== 200) return { ok: true, taskId, said: failed(code, msg) };
       if (!data.video_url) return { ok: false, message: "data.video_url is missing from a success callback" };
       return { ok: true, taskId, said: { type: "files", stage: "complete", files: [offer(data.video_url)] } };

@@ -3,26 +3,15 @@
 
 import { z } from "zod";
 import { CONTENT_TYPES, URL_CALLBACK_BYTES, type FileOffer, type Kind } from "./kind";
-import { Code, failed, firstTaskId, Loose, MaybeUrl, Msg, parseWith, readRecordWith, recordError, recordFrom, TaskId } from "./read";
+import { envelope, failed, MaybeUrl, parseEnvelope, readRecordWith, RecordError, recordError, recordFrom } from "./read";
 
-const Callback = z.object(
-  {
-    code: Code,
-    msg: Msg,
-    data: z.object(
-      { task_id: TaskId.optional(), taskId: TaskId.optional(), audioWavUrl: MaybeUrl, audio_wav_url: MaybeUrl },
-      { error: "must be an object with task_id" },
-    ),
-  },
-  { error: "the body must be a JSON object" },
-);
+const Callback = envelope({ audioWavUrl: MaybeUrl, audio_wav_url: MaybeUrl });
 
 const Record = z.object({
   // An undocumented flag is read as "no usable answer about this task", not as provider trouble.
   successFlag: z.string().nullish(),
   response: z.object({ audioWavUrl: MaybeUrl, audio_wav_url: MaybeUrl }).nullish(),
-  errorCode: Loose,
-  errorMessage: z.string().nullish(),
+  ...RecordError,
 });
 
 function offer(taskId: string, url: string): FileOffer {
@@ -35,9 +24,7 @@ export const wav: Kind = {
   recordInfoPath: "/api/v1/wav/record-info",
 
   parseCallback: (json) =>
-    parseWith(Callback, json, ({ code, msg, data }) => {
-      const taskId = firstTaskId(data.task_id, data.taskId);
-      if (taskId === undefined) return { ok: false, message: "data.task_id: is missing" };
+    parseEnvelope(Callback, json, "task_id", ({ code, msg, data }, taskId) => {
       if (code !== 200) return { ok: true, taskId, said: failed(code, msg) };
       const url = data.audioWavUrl ?? data.audio_wav_url;
       if (!url) return { ok: false, message: "data.audioWavUrl is missing from a success callback" };
