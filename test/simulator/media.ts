@@ -78,6 +78,70 @@ export function mediaBytes(ext: MediaExt, name: string, of: string = defaultFixt
   }
 }
 
+// ── Generated MP3s of any size (/media/<name>.mp3?bytes=<n>) ───────────────────────────────────
+// For large multi-file tasks (the bench's four-stem task): an ID3v2 tag with the name as its title,
+// then a deterministic pattern of its own per name — MP3-like (the tag is what a type check reads),
+// not playable audio. Made block by block from any offset, never held whole.
+
+/** The pattern's length: odd, so it never lines up with a part or block boundary. */
+const PATTERN_BYTES = (1 << 20) - 7;
+const patternCache = new Map<string, Buffer>();
+
+function patternOf(name: string): Buffer {
+  let p = patternCache.get(name);
+  if (p) return p;
+  p = Buffer.alloc(PATTERN_BYTES);
+  let s = createHash("sha256").update(`mp3:${name}`).digest().readUInt32BE(0) || 1;
+  for (let i = 0; i < PATTERN_BYTES; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    p[i] = s & 0xff;
+  }
+  if (patternCache.size >= 8) patternCache.delete(patternCache.keys().next().value!);
+  patternCache.set(name, p);
+  return p;
+}
+
+export interface GeneratedFile {
+  total: number;
+  /** The bytes from `offset` to the end, in blocks of at most 256 KiB (views: copy to keep). */
+  chunksFrom(offset: number): Generator<Buffer>;
+}
+
+/** `<name>.mp3` of exactly `bytes` bytes: the ID3 tag (cut short for a tiny size), then the pattern. */
+export function generatedMp3(name: string, bytes: number): GeneratedFile {
+  if (!MEDIA_NAME.test(name)) throw new Error(`not a media name: ${name}`);
+  if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError("bytes must be a whole number ≥ 0");
+  const tag = id3Tag(Buffer.from(name, "latin1"));
+  const pattern = patternOf(name);
+  const BLOCK = 256 * 1024;
+  return {
+    total: bytes,
+    *chunksFrom(offset: number) {
+      let at = Math.max(0, offset);
+      if (at < tag.length && at < bytes) {
+        const end = Math.min(tag.length, bytes);
+        yield tag.subarray(at, end);
+        at = end;
+      }
+      while (at < bytes) {
+        const from = (at - tag.length) % PATTERN_BYTES;
+        const n = Math.min(bytes - at, PATTERN_BYTES - from, BLOCK);
+        yield pattern.subarray(from, from + n);
+        at += n;
+      }
+    },
+  };
+}
+
+/** sha256 (hex) of generatedMp3(name, bytes), computed block by block. */
+export function generatedMp3Sha256(name: string, bytes: number): string {
+  const h = createHash("sha256");
+  for (const c of generatedMp3(name, bytes).chunksFrom(0)) h.update(c);
+  return h.digest("hex");
+}
+
 /** ID3v2.3 with one TIT2 (title) frame. */
 function id3Tag(title: Buffer): Buffer {
   const frame = Buffer.concat([Buffer.from("TIT2", "latin1"), u32(title.length + 1), Buffer.from([0, 0, 0]), title]);

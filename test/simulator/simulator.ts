@@ -20,6 +20,16 @@
 //                                   goes (Content-Length unless chunked=1)
 //   GET  /media/<name>.<mp3|jpeg|png|mp4>[?of=<fixture>]
 //                                   a real MP3, JPEG, PNG or MP4 (./media.ts), hashed as served
+//   GET  /media/<name>.mp3?bytes=<n>
+//                                   a generated MP3-like file of n bytes (an ID3 tag, then a
+//                                   pattern), streamed, never held whole, with Content-Length
+//
+//   The WAVs and the generated MP3s carry an ETag and a Last-Modified (stable per name and spec),
+//   answer `Range: bytes=<n>-` with a 206 and Content-Range (not chunked ones; an If-Range that
+//   does not match gets the whole file, 200), and take two serving options in their query:
+//   `bps=<bytes per second>` paces the body, `cutOnce=<offset>` destroys the connection when the
+//   file's offset reaches it — the first time that URL is served only, so a resumed request for
+//   it goes through. served() records each answer as it goes: status, range start, bytes sent.
 //   anything else                   HTTP 404 (under /api/: 200 with code 404, as the provider)
 //
 // Scenarios, for every product: success (its callbacks: music sends text → first → complete,
@@ -32,9 +42,9 @@
 import { randomBytes, randomUUID, createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { MEDIA, MEDIA_NAME, MEDIA_SECONDS, MEDIA_TYPES, defaultFixture, isFixture, mediaBytes, type MediaExt } from "./media.ts";
+import { MEDIA, MEDIA_NAME, MEDIA_SECONDS, MEDIA_TYPES, defaultFixture, generatedMp3, isFixture, mediaBytes, type MediaExt } from "./media.ts";
 import { callbackHeaders, failureCallback, successCallback } from "./signature.ts";
-import { wavChunks, wavLayout, wavQuery, wavSpecFromQuery, type WavSpec } from "./wav.ts";
+import { wavChunksFrom, wavLayout, wavQuery, wavSpecFromQuery, type WavSpec } from "./wav.ts";
 
 export const SCENARIOS = ["success", "failure", "duplicate", "late"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -199,13 +209,73 @@ export interface ServedFile {
   chunked: boolean;
   /** Bytes the file has. */
   totalBytes: number;
-  /** Bytes written before the end (or the client went away). */
+  /**
+   * Bytes written before the end (or the client went away). For the WAVs and generated MP3s it
+   * grows while the answer is under way (bytes handed to the kernel), so it can be read live.
+   */
   bytesSent: number;
+  /** Everything the answer was to carry was sent (for a 206: the rest of the file from rangeStart). */
   complete: boolean;
-  /** sha256 (hex) of the bytes sent; of the whole file when complete. */
+  /** sha256 (hex) of the bytes sent; of the whole file when complete and rangeStart is 0. Empty until ended. */
   sha256: string;
   startedAt: number;
   ms: number;
+  /** HTTP status of the answer: 200, 206 (a range), 416 (a range past the end). */
+  status?: number;
+  /** The file offset the answer's body starts at (0 unless a Range was honoured). */
+  rangeStart?: number;
+  /** The request's Range and If-Range headers, as sent. */
+  range?: string | null;
+  ifRange?: string | null;
+  /** The connection was destroyed on purpose (?cutOnce=). */
+  cut?: boolean;
+  /** The answer is over (sent, cut, or the client went away). Entries appear when an answer begins. */
+  ended?: boolean;
+}
+
+/** How a WAV or generated MP3 is served (its URL's query: ?bps=, ?cutOnce=). */
+export interface ServeOptions {
+  /** Pace the body at this many bytes per second. */
+  bps?: number;
+  /** Destroy the connection when the file's offset reaches this — only the first time the URL is served. */
+  cutOnce?: number;
+}
+
+/** The query parameters of ServeOptions, to append to a file's URL. */
+export function serveQuery(o: ServeOptions | undefined): string {
+  const q = new URLSearchParams();
+  if (o?.bps !== undefined) q.set("bps", String(o.bps));
+  if (o?.cutOnce !== undefined) q.set("cutOnce", String(o.cutOnce));
+  return q.toString();
+}
+
+function withQuery(url: string, query: string): string {
+  return query === "" ? url : `${url}${url.includes("?") ? "&" : "?"}${query}`;
+}
+
+function serveOptionsFromQuery(q: URLSearchParams): ServeOptions {
+  const o: ServeOptions = {};
+  const bps = q.get("bps");
+  const cut = q.get("cutOnce");
+  if (bps !== null && bps !== "") {
+    const n = Number(bps);
+    if (!Number.isFinite(n) || n <= 0) throw new RangeError("?bps= must be a positive number of bytes per second");
+    o.bps = n;
+  }
+  if (cut !== null && cut !== "") {
+    const n = Number(cut);
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError("?cutOnce= must be a whole number of bytes ≥ 0");
+    o.cutOnce = n;
+  }
+  return o;
+}
+
+/** ETag and Last-Modified of a file: the same for the same name and spec, every time. */
+function validatorsOf(key: string): { etag: string; lastModified: string } {
+  const d = createHash("sha256").update(key).digest();
+  const etag = `"${d.subarray(0, 12).toString("hex")}"`;
+  const lastModified = new Date(Date.UTC(2025, 0, 1) + (d.readUInt32BE(12) % (365 * 86_400)) * 1000).toUTCString();
+  return { etag, lastModified };
 }
 /** The name it had when only WAVs were served. */
 export type ServedWav = ServedFile;
@@ -218,6 +288,8 @@ export type SimEvent =
   | { type: "wav-start"; at: number; name: string; path: string; totalBytes: number; chunked: boolean }
   | { type: "wav-end"; at: number; served: ServedFile }
   | { type: "file-end"; at: number; served: ServedFile }
+  /** Just before a ?cutOnce= connection is destroyed (listeners run first, synchronously). */
+  | { type: "cut"; at: number; path: string; offset: number; served: ServedFile }
   | { type: "cron-start"; at: number; task: SimTask; run: number }
   | { type: "cron"; at: number; task: SimTask; run: number; status: number | null; ms: number; recordInfoCalls: number; error?: string }
   | { type: "refused"; at: number; path: string; why: string };
@@ -292,10 +364,12 @@ export interface Simulator {
   readonly events: SimEvent[];
   resetCounters(): void;
   on(listener: (e: SimEvent) => void): () => void;
-  /** URL of a WAV this simulator serves. */
-  wavUrl(name: string, spec?: WavSpec): string;
+  /** URL of a WAV this simulator serves (`serve`: paced, cut once). */
+  wavUrl(name: string, spec?: WavSpec, serve?: ServeOptions): string;
   /** URL of an MP3, JPEG, PNG or MP4 this simulator serves (`of`: which fixture; default one picked by the name). */
   mediaUrl(name: string, ext: MediaExt, of?: string): string;
+  /** URL of a generated MP3-like file of exactly `bytes` bytes (/media/<name>.mp3?bytes=<n>). */
+  generatedMp3Url(name: string, bytes: number, serve?: ServeOptions): string;
   /** Every time the file at `url` (full URL or path+query) was served, oldest first. */
   served(url: string): ServedFile[];
   /** sha256 of the last complete serving of `url`, if any. */
@@ -455,6 +529,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const listeners = new Set<(e: SimEvent) => void>();
   if (options.onEvent) listeners.add(options.onEvent);
   const served = new Map<string, ServedFile[]>();
+  /** Paths whose ?cutOnce= has cut a connection already. */
+  const cutDone = new Set<string>();
   const planned = new Map<string, Scenario | ScenarioName>();
   const timers = new Set<NodeJS.Timeout>();
   const aborts = new Set<AbortController>();
@@ -507,7 +583,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     return scenario;
   };
 
-  const wavUrlFor = (name: string, spec: WavSpec = defaultWav) => `${base}/wav/${encodeURIComponent(name)}.wav${wavQuery(spec)}`;
+  const wavUrlFor = (name: string, spec: WavSpec = defaultWav, serve?: ServeOptions) =>
+    withQuery(`${base}/wav/${encodeURIComponent(name)}.wav${wavQuery(spec)}`, serveQuery(serve));
+  const generatedMp3UrlFor = (name: string, bytes: number, serve?: ServeOptions) =>
+    withQuery(`${base}/media/${encodeURIComponent(name)}.mp3?bytes=${bytes}`, serveQuery(serve));
   const mediaUrlFor = (name: string, ext: MediaExt, of?: string) => `${base}/media/${encodeURIComponent(name)}.${ext}${of ? `?of=${of}` : ""}`;
 
   async function deliver(callBackUrl: string, body: object, taskId: string, timestamp?: number) {
@@ -1079,6 +1158,164 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     emit({ type, at: Date.now(), served: file });
   }
 
+  /** A file made on the fly: its length, its bytes from any offset, what tells it from another. */
+  interface FileBody {
+    name: string;
+    contentType: string;
+    total: number;
+    chunked: boolean;
+    chunksFrom(offset: number): Iterable<Buffer>;
+    /** Name and spec: the ETag and Last-Modified come from it. */
+    validatorKey: string;
+    kind: "wav" | "file";
+  }
+
+  /**
+   * Serves a made-on-the-fly file: Range (`bytes=<n>-`, not for chunked answers) with If-Range,
+   * ETag and Last-Modified, pacing (?bps=) and a one-time cut (?cutOnce=), recorded in served() as
+   * it goes.
+   */
+  async function serveBody(f: FileBody, url: URL, req: IncomingMessage, res: ServerResponse) {
+    let serve: ServeOptions;
+    try {
+      serve = serveOptionsFromQuery(url.searchParams);
+    } catch (err) {
+      return sendJson(res, 400, { error: String((err as Error).message) });
+    }
+    const { etag, lastModified } = validatorsOf(f.validatorKey);
+    const range = typeof req.headers.range === "string" ? req.headers.range : null;
+    const ifRange = typeof req.headers["if-range"] === "string" ? req.headers["if-range"].trim() : null;
+    const path = url.pathname + url.search;
+    let start = 0;
+    let status = 200;
+    const m = range !== null && !f.chunked ? /^\s*bytes=(\d+)-\s*$/.exec(range) : null;
+    // If-Range: the rest only of the very same file; another validator gets the whole file.
+    if (m && (ifRange === null || ifRange === etag || ifRange === lastModified)) {
+      const from = Number(m[1]);
+      if (from >= f.total) {
+        res.writeHead(416, { "content-range": `bytes */${f.total}`, etag, "last-modified": lastModified, "content-length": 0 });
+        res.end();
+        if (req.method !== "HEAD") {
+          const list = served.get(path) ?? [];
+          list.push({ name: f.name, path, contentType: f.contentType, chunked: f.chunked, totalBytes: f.total, bytesSent: 0, complete: false, sha256: "", startedAt: Date.now(), ms: 0, status: 416, rangeStart: from, range, ifRange, cut: false, ended: true });
+          served.set(path, list);
+        }
+        return;
+      }
+      start = from;
+      status = 206;
+    }
+    const headers: Record<string, string | number> = { "content-type": f.contentType, "cache-control": "no-store", etag, "last-modified": lastModified };
+    if (!f.chunked) {
+      headers["accept-ranges"] = "bytes";
+      headers["content-length"] = f.total - start;
+    }
+    if (status === 206) headers["content-range"] = `bytes ${start}-${f.total - 1}/${f.total}`;
+    res.writeHead(status, headers);
+    if (req.method === "HEAD") return res.end();
+
+    const wav = f.kind === "wav";
+    if (wav) counters.wav++;
+    else counters.media++;
+    const entry: ServedFile = {
+      name: f.name,
+      path,
+      contentType: f.contentType,
+      chunked: f.chunked,
+      totalBytes: f.total,
+      bytesSent: 0,
+      complete: false,
+      sha256: "",
+      startedAt: Date.now(),
+      ms: 0,
+      status,
+      rangeStart: start,
+      range,
+      ifRange,
+      cut: false,
+      ended: false,
+    };
+    const list = served.get(path) ?? [];
+    list.push(entry);
+    served.set(path, list);
+    const t0 = performance.now();
+    if (wav) emit({ type: "wav-start", at: entry.startedAt, name: f.name, path, totalBytes: f.total, chunked: f.chunked });
+    const cutAt = serve.cutOnce !== undefined && !cutDone.has(path) && serve.cutOnce >= start && serve.cutOnce < f.total ? serve.cutOnce : null;
+    const bps = serve.bps;
+    const hash = createHash("sha256");
+    let pos = start;
+    let lastWrite: Promise<void> = Promise.resolve();
+    const write = (piece: Buffer): boolean => {
+      hash.update(piece);
+      pos += piece.byteLength;
+      const n = piece.byteLength;
+      let ok = true;
+      lastWrite = new Promise<void>((resolve) => {
+        ok = res.write(piece, (err) => {
+          // Counted once handed to the kernel: what the client can get, even if it is cut next.
+          if (!err) {
+            entry.bytesSent += n;
+            if (wav) counters.wavBytes += n;
+            else counters.mediaBytes += n;
+          }
+          resolve();
+        });
+      });
+      return ok;
+    };
+    let complete = true;
+    outer: for (const chunk of f.chunksFrom(start)) {
+      let at = 0;
+      while (at < chunk.byteLength) {
+        if (res.destroyed) {
+          complete = false;
+          break outer;
+        }
+        if (cutAt !== null && pos === cutAt) {
+          // Every byte before the cut is out; then the connection goes, mid-body.
+          await lastWrite;
+          cutDone.add(path);
+          entry.cut = true;
+          emit({ type: "cut", at: Date.now(), path, offset: pos, served: entry });
+          res.destroy();
+          complete = false;
+          break outer;
+        }
+        let n = chunk.byteLength - at;
+        if (bps !== undefined) n = Math.min(n, 64 * 1024);
+        if (cutAt !== null) n = Math.min(n, cutAt - pos);
+        if (bps !== undefined) {
+          // Never ahead of `bps` since this answer began.
+          const wait = t0 + ((pos - start) / bps) * 1000 - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          if (res.destroyed) {
+            complete = false;
+            break outer;
+          }
+        }
+        const piece = chunk.subarray(at, at + n);
+        at += n;
+        if (!write(piece) && !(await drained(res))) {
+          complete = false;
+          break outer;
+        }
+      }
+    }
+    if (complete) {
+      complete = await new Promise<boolean>((resolve) => {
+        res.once("close", () => resolve(res.writableFinished));
+        res.end(() => resolve(true));
+      });
+      if (complete && wav) counters.wavComplete++;
+    }
+    await Promise.race([lastWrite, new Promise((r) => setTimeout(r, 100))]);
+    entry.complete = complete;
+    entry.sha256 = hash.digest("hex");
+    entry.ms = performance.now() - t0;
+    entry.ended = true;
+    emit({ type: wav ? "wav-end" : "file-end", at: Date.now(), served: entry });
+  }
+
   async function handleWav(name: string, url: URL, req: IncomingMessage, res: ServerResponse) {
     let spec: WavSpec;
     let layout;
@@ -1089,40 +1326,32 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return sendJson(res, 400, { error: String((err as Error).message) });
     }
     const chunked = spec.chunked === true;
-    const headers: Record<string, string | number> = { "content-type": "audio/wav", "cache-control": "no-store" };
-    if (!chunked) headers["content-length"] = layout.totalBytes;
-    res.writeHead(200, headers);
-    if (req.method === "HEAD") return res.end();
+    const l = layout;
+    return serveBody(
+      {
+        name,
+        contentType: "audio/wav",
+        total: l.totalBytes,
+        chunked,
+        chunksFrom: (offset) => wavChunksFrom(l, offset),
+        validatorKey: `wav:${name}:${l.totalBytes}:${l.sampleRate}:${l.channels}:${chunked}`,
+        kind: "wav",
+      },
+      url,
+      req,
+      res,
+    );
+  }
 
-    counters.wav++;
-    const path = url.pathname + url.search;
-    const startedAt = Date.now();
-    const t0 = performance.now();
-    emit({ type: "wav-start", at: startedAt, name, path, totalBytes: layout.totalBytes, chunked });
-    const hash = createHash("sha256");
-    let sent = 0;
-    let complete = true;
-    for (const chunk of wavChunks(layout)) {
-      if (res.destroyed) {
-        complete = false;
-        break;
-      }
-      hash.update(chunk);
-      sent += chunk.byteLength;
-      counters.wavBytes += chunk.byteLength;
-      if (!res.write(chunk) && !(await drained(res))) {
-        complete = false;
-        break;
-      }
-    }
-    if (complete) {
-      await new Promise<void>((resolve) => res.end(resolve));
-      counters.wavComplete++;
-    }
-    record(
-      path,
-      { name, path, contentType: "audio/wav", chunked, totalBytes: layout.totalBytes, bytesSent: sent, complete, sha256: hash.digest("hex"), startedAt, ms: performance.now() - t0 },
-      "wav-end",
+  async function handleGeneratedMp3(name: string, url: URL, req: IncomingMessage, res: ServerResponse) {
+    const bytes = Number(url.searchParams.get("bytes"));
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > 2 ** 36) return sendJson(res, 400, { error: "?bytes= must be a whole number of bytes (at most 64 GiB)" });
+    const g = generatedMp3(name, bytes);
+    return serveBody(
+      { name: `${name}.mp3`, contentType: MEDIA_TYPES.mp3, total: g.total, chunked: false, chunksFrom: (o) => g.chunksFrom(o), validatorKey: `mp3:${name}:${bytes}`, kind: "file" },
+      url,
+      req,
+      res,
     );
   }
 
@@ -1152,6 +1381,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       sha256: createHash("sha256").update(bytes).digest("hex"),
       startedAt,
       ms: performance.now() - t0,
+      status: 200,
+      rangeStart: 0,
+      range: null,
+      ifRange: null,
+      cut: false,
+      ended: true,
     };
     record(path, file, "file-end");
   }
@@ -1167,7 +1402,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       const wav = /^\/wav\/([A-Za-z0-9._-]+)\.wav$/.exec(url.pathname);
       if (wav && (req.method === "GET" || req.method === "HEAD")) return handleWav(wav[1]!, url, req, res);
       const media = /^\/media\/(.+)\.(mp3|jpeg|png|mp4)$/.exec(url.pathname);
-      if (media && MEDIA_NAME.test(media[1]!) && (req.method === "GET" || req.method === "HEAD")) return handleMedia(media[1]!, media[2] as MediaExt, url, req, res);
+      if (media && MEDIA_NAME.test(media[1]!) && (req.method === "GET" || req.method === "HEAD")) {
+        if (media[2] === "mp3" && url.searchParams.has("bytes")) return handleGeneratedMp3(media[1]!, url, req, res);
+        return handleMedia(media[1]!, media[2] as MediaExt, url, req, res);
+      }
       if (req.method === "GET" && url.pathname === "/healthz") return sendJson(res, 200, { ok: true });
       counters.notFound++;
       emit({ type: "refused", at: Date.now(), path: url.pathname, why: "no such route" });
@@ -1212,10 +1450,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     wavUrl: wavUrlFor,
     mediaUrl: mediaUrlFor,
+    generatedMp3Url: generatedMp3UrlFor,
     plan: (audioId, scenario) => void planned.set(audioId, scenario),
     served: (url) => served.get(pathKey(url)) ?? [],
     servedSha256(url) {
-      const list = (served.get(pathKey(url)) ?? []).filter((w) => w.complete);
+      // The whole file's: a complete answer that began at byte 0.
+      const list = (served.get(pathKey(url)) ?? []).filter((w) => w.complete && !w.rangeStart);
       return list.at(-1)?.sha256;
     },
     submit,

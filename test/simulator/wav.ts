@@ -105,6 +105,27 @@ export function* wavChunks(l: WavLayout): Generator<Buffer> {
   }
 }
 
+/**
+ * The file's bytes from `offset` to the end, in order (views of shared buffers, as wavChunks):
+ * what a `Range: bytes=<offset>-` answer carries. Byte p of the data is the period's byte
+ * p mod its length, so any offset starts without producing what comes before it.
+ */
+export function* wavChunksFrom(l: WavLayout, offset: number): Generator<Buffer> {
+  if (offset <= 0) {
+    yield* wavChunks(l);
+    return;
+  }
+  if (offset < WAV_HEADER_BYTES) yield wavHeader(l).subarray(offset);
+  const p = period(l);
+  let at = Math.max(0, offset - WAV_HEADER_BYTES);
+  while (at < l.dataBytes) {
+    const from = at % p.byteLength;
+    const n = Math.min(l.dataBytes - at, p.byteLength - from);
+    yield p.subarray(from, from + n);
+    at += n;
+  }
+}
+
 /** The whole file in memory: for small test files only. */
 export function wavBytes(name: string, spec: WavSpec = {}): Buffer {
   return Buffer.concat([...wavChunks(wavLayout(name, spec))]);
