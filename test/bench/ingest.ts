@@ -25,6 +25,10 @@ export interface IngestRun {
   /** The stored object's size and sha256 were those served (the baseline reports size only). */
   verified: boolean;
   note?: string;
+  /** Worker runs: whether the stored WAV has a waveform (GET /api/tasks/:id, files[0].waveform). */
+  waveform?: boolean;
+  /** Worker settings this run had beyond the bench's own (e.g. WAVEFORM_PEAKS=false). */
+  vars?: Record<string, string>;
 }
 
 export interface IngestOptions {
@@ -33,15 +37,17 @@ export interface IngestOptions {
   bytes: number;
   tmpRoot?: string;
   log: (line: string) => void;
+  /** More worker settings (the worker modes only). */
+  vars?: Record<string, string>;
 }
 
 const WARMUP_BYTES = 1 << 20;
 
-async function startBaseline(tmpRoot?: string): Promise<DevWorker> {
+export async function startBaseline(tmpRoot?: string): Promise<DevWorker> {
   return startDevWorker({ config: join(REPO_ROOT, "test/bench/baseline/wrangler.toml"), readyPath: "/", ...(tmpRoot ? { tmpRoot } : {}) });
 }
 
-async function baselinePut(dev: DevWorker, url: string, key: string): Promise<{ size: number | null }> {
+export async function baselinePut(dev: DevWorker, url: string, key: string): Promise<{ size: number | null }> {
   const res = await fetch(`${dev.url}/put?url=${encodeURIComponent(url)}&key=${encodeURIComponent(key)}`, { method: "POST" });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`baseline put answered ${res.status}: ${text.slice(0, 300)}`);
@@ -53,7 +59,7 @@ async function workerIngest(
   opts: IngestOptions,
   taskId: string,
   url: string,
-): Promise<{ state: string; wav: { size: number; sha256: string } | null; error: unknown }> {
+): Promise<TaskResult> {
   const res = await fetch(`${dev.url}/callbacks/wav`, {
     method: "POST",
     headers: callbackHeaders(opts.keys.hmacKey, taskId),
@@ -66,7 +72,7 @@ async function workerIngest(
     if (Date.now() > deadline) throw new Error(`task ${taskId} did not finish within 10 minutes`);
     const r = await fetch(`${dev.url}/api/tasks/${taskId}`, { headers: { authorization: `Bearer ${opts.keys.apiToken}` } });
     if (r.status === 200) {
-      const t = (await r.json()) as { state: string; wav: { size: number; sha256: string } | null; error: unknown };
+      const t = (await r.json()) as TaskResult;
       if (t.state === "stored" || t.state === "failed") return t;
     } else {
       await r.text();
@@ -74,6 +80,8 @@ async function workerIngest(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+type TaskResult = { state: string; wav: { size: number; sha256: string } | null; error: unknown; files?: { waveform?: { available: boolean } }[] };
 
 export async function benchIngest(mode: IngestMode, opts: IngestOptions): Promise<IngestRun> {
   const { sim } = opts;
@@ -88,7 +96,7 @@ export async function benchIngest(mode: IngestMode, opts: IngestOptions): Promis
   const dev =
     mode === "baseline"
       ? await startBaseline(opts.tmpRoot)
-      : await startDevWorker({ vars: workerVarsFor(sim, opts.keys), ...(opts.tmpRoot ? { tmpRoot: opts.tmpRoot } : {}) });
+      : await startDevWorker({ vars: workerVarsFor(sim, opts.keys, opts.vars ?? {}), ...(opts.tmpRoot ? { tmpRoot: opts.tmpRoot } : {}) });
   try {
     const sampler = new RssSampler(() => dev.workerdPids(), 50);
     // Warm up the same path with a small WAV, then take the idle level.
@@ -101,13 +109,15 @@ export async function benchIngest(mode: IngestMode, opts: IngestOptions): Promis
     const t0 = performance.now();
     let verified = false;
     let note: string | undefined;
+    let waveform: boolean | undefined;
     if (mode === "baseline") {
       const r = await baselinePut(dev, url, `wav/${name}.wav`);
-      verified = r.size === sim.served(url).find((s) => s.complete)?.totalBytes;
+      verified = r.size === sim.served(url).find((s) => s.complete && !s.rangeStart)?.totalBytes;
     } else {
       const t = await workerIngest(dev, opts, name, url);
       if (t.state !== "stored") note = `ended ${t.state}: ${JSON.stringify(t.error)}`;
-      const served = sim.served(url).find((s) => s.complete);
+      waveform = t.files?.[0]?.waveform?.available;
+      const served = sim.served(url).find((s) => s.complete && !s.rangeStart);
       verified = t.state === "stored" && !!served && t.wav?.size === served.totalBytes && t.wav.sha256 === served.sha256;
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -124,6 +134,8 @@ export async function benchIngest(mode: IngestMode, opts: IngestOptions): Promis
       verified,
     };
     if (note !== undefined) run.note = note;
+    if (opts.vars && Object.keys(opts.vars).length > 0) run.vars = opts.vars;
+    if (waveform !== undefined) run.waveform = waveform;
     return run;
   } finally {
     await dev.stop();

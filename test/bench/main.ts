@@ -1,8 +1,9 @@
 // `npm run bench`: starts the provider simulator and `wrangler dev` sessions of the worker (and of
-// the baseline worker in ./baseline), measures callback acks, large-WAV ingest and cron ticks,
-// prints a table and writes BENCHMARKS.md.
+// the baseline worker in ./baseline), measures callback acks (WAV and music), large-WAV ingest,
+// a four-file task, resume after a cut source, a killed runtime and time slices, ingest with and
+// without waveform peaks, and cron ticks; prints a table and writes BENCHMARKS.md.
 //
-//   npm run bench                      # the full run (~10 min on 2 cores); writes BENCHMARKS.md
+//   npm run bench                      # the full run (~15 min on 2 cores); writes BENCHMARKS.md
 //   npm run bench -- --quick           # small sizes, few requests; prints only
 //   npm run bench -- --only ack,cron   # some phases
 //   npm run bench -- --help
@@ -16,12 +17,17 @@ import { startSimulator } from "../simulator/simulator.ts";
 import { benchAck } from "./ack.ts";
 import { benchCron } from "./cron.ts";
 import { benchIngest, type IngestMode, type IngestRun } from "./ingest.ts";
+import { LoadMonitor } from "./machine-load.ts";
+import { benchMultiFile } from "./multifile.ts";
+import { benchMusicAck } from "./music.ts";
+import { benchPeaks } from "./peaks.ts";
 import { environment, readRecorded, rows, textTable, writeBenchmarks, type BenchResults } from "./report.ts";
+import { benchResume } from "./resume.ts";
 
 const HELP = `npm run bench -- [options]
 
   --quick            small sizes and few requests (a smoke run); does not write BENCHMARKS.md
-  --only <phases>    comma-separated: ack, ingest, cron (default all)
+  --only <phases>    comma-separated: ack, music, ingest, multifile, resume, peaks, cron (default all)
   --out <file>       write the Markdown report here (default BENCHMARKS.md for a full run)
   --no-write         do not write a report
   --tmp <dir>        where the wrangler dev sessions keep their local state (default: the OS tmp dir)
@@ -31,6 +37,7 @@ const HELP = `npm run bench -- [options]
 
 const KEYS = { apiToken: "bench-api-token", hmacKey: "bench-hmac-key", sunoKey: "bench-suno-key" };
 const MiB = 1 << 20;
+const PHASES = ["ack", "music", "ingest", "multifile", "resume", "peaks", "cron"] as const;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -56,7 +63,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const quick = values.quick === true;
-  const phases = new Set((values.only ?? "ack,ingest,cron").split(",").map((s) => s.trim()));
+  const phases = new Set((values.only ?? PHASES.join(",")).split(",").map((s) => s.trim()));
+  const unknown = [...phases].filter((p) => !(PHASES as readonly string[]).includes(p));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown phase ${unknown.join(", ")}; there are ${PHASES.join(", ")}\n`);
+    return 2;
+  }
   // All temporary state of this run lives under one directory, removed at the end.
   const tmpRoot = mkdtempSync(join(values.tmp ?? tmpdir(), "wav-edge-bench-"));
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -70,7 +82,10 @@ async function main(): Promise<number> {
     triggerCron: false,
     callbackRetryDelaysMs: [],
   });
+  const load = new LoadMonitor();
+  load.start();
   const cleanup = async () => {
+    load.stop();
     await sim.stop();
     rmSync(tmpRoot, { recursive: true, force: true });
   };
@@ -78,8 +93,20 @@ async function main(): Promise<number> {
     void cleanup().then(() => process.exit(130));
   });
 
+  // A phase that throws is recorded (results.errors) and the run goes on with the next one.
+  const phase = async (name: string, fn: () => Promise<void>) => {
+    if (!phases.has(name)) return;
+    load.begin(name);
+    try {
+      await fn();
+    } catch (err) {
+      const message = (err as Error).message ?? String(err);
+      (results.errors ??= {})[name] = message.slice(0, 2000);
+      log(`  ${name} FAILED: ${(err as Error).stack ?? message}`);
+    }
+  };
   try {
-    if (phases.has("ack")) {
+    await phase("ack", async () => {
       log(`\n== callback ack vs /healthz`);
       results.ack = await benchAck({
         sim,
@@ -91,8 +118,22 @@ async function main(): Promise<number> {
         tmpRoot,
         log,
       });
-    }
-    if (phases.has("ingest")) {
+    });
+    await phase("music", async () => {
+      log(`\n== music callbacks (complete, two tracks) vs /healthz`);
+      results.music = await benchMusicAck({
+        sim,
+        keys: KEYS,
+        connections: 50,
+        seconds: quick ? 3 : 15,
+        warmupSeconds: quick ? 1 : 3,
+        sample: 20,
+        storedTimeoutMs: quick ? 60_000 : 180_000,
+        tmpRoot,
+        log,
+      });
+    });
+    await phase("ingest", async () => {
       const sizes = quick ? [16 * MiB, 64 * MiB] : [256 * MiB, 1024 * MiB];
       const modes: IngestMode[] = ["baseline", "worker", "worker-chunked"];
       const runs: IngestRun[] = [];
@@ -107,8 +148,36 @@ async function main(): Promise<number> {
         }
       }
       results.ingest = runs;
-    }
-    if (phases.has("cron")) {
+    });
+    await phase("multifile", async () => {
+      const bytes = quick ? 8 * MiB : 64 * MiB;
+      log(`\n== a four-file task (stems, 4 × ${bytes / MiB} MiB MP3 with Content-Length) vs four bare puts`);
+      results.multifile = await benchMultiFile({ sim, keys: KEYS, bytes, tmpRoot, log });
+    });
+    await phase("resume", async () => {
+      log(`\n== resume economy`);
+      results.resume = await benchResume(
+        {
+          sim,
+          keys: KEYS,
+          bytes: quick ? 128 * MiB : 1024 * MiB,
+          killBps: 32 * MiB,
+          sliceSeconds: quick ? 1 : 3,
+          // Not a whole number of 8 MiB parts (as a WAV's size seldom is; see the notes on a file that is).
+          sliceBytes: (quick ? 80 * MiB : 160 * MiB) + 4242,
+          sliceBps: 16 * MiB,
+          tmpRoot,
+          log,
+        },
+        { cut: true, kill: true, slices: true },
+      );
+    });
+    await phase("peaks", async () => {
+      const bytes = quick ? 64 * MiB : 1024 * MiB;
+      log(`\n== ingest ${bytes / MiB} MiB WAV with waveform peaks vs without (WAVEFORM_PEAKS=false)`);
+      results.peaks = await benchPeaks({ sim, keys: KEYS, bytes, rounds: quick ? 1 : 3, tmpRoot, log });
+    });
+    await phase("cron", async () => {
       log(`\n== cron tick`);
       results.cron = await benchCron({
         sim,
@@ -120,11 +189,16 @@ async function main(): Promise<number> {
         tmpRoot,
         log,
       });
-    }
+    });
+    load.end();
   } finally {
     await cleanup();
   }
   results.seconds = (Date.now() - started) / 1000;
+  results.load = load.phases;
+  for (const l of load.phases) {
+    log(`load during ${l.phase}: ${l.seconds.toFixed(0)} s, load average ${l.loadavg.start.toFixed(2)} → ${l.loadavg.max.toFixed(2)} → ${l.loadavg.end.toFixed(2)}, bench ${l.benchCores.toFixed(2)} cores, other work ${l.otherCores.toFixed(2)} cores`);
+  }
 
   const env = environment(values.tmp ?? tmpdir());
   log(`\n${textTable(rows(results))}\n`);
