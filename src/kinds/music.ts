@@ -12,11 +12,14 @@ const TrackId = z.string().regex(NAME_PART, "must be 1-128 letters, digits, '_' 
 
 const CallbackTrack = z.object({ id: TrackId, audio_url: MaybeUrl, image_url: MaybeUrl });
 
-const Callback = envelope({ callbackType: z.string().nullish(), data: z.array(CallbackTrack).nullish(), error: z.string().nullish() });
+/** Tracks per task: the provider makes two; more than this is not a generation's answer. */
+const MAX_TRACKS = 20;
+
+const Callback = envelope({ callbackType: z.string().nullish(), data: z.array(CallbackTrack).max(MAX_TRACKS).nullish(), error: z.string().nullish() });
 
 const Record = z.object({
   status: z.string().nullish(),
-  response: z.object({ sunoData: z.array(z.object({ id: TrackId, audioUrl: MaybeUrl, imageUrl: MaybeUrl })).nullish() }).nullish(),
+  response: z.object({ sunoData: z.array(z.object({ id: TrackId, audioUrl: MaybeUrl, imageUrl: MaybeUrl })).max(MAX_TRACKS).nullish() }).nullish(),
   ...RecordError,
 });
 

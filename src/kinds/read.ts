@@ -78,6 +78,9 @@ export function parseEnvelope<T extends { code: number; msg?: string | null; dat
   });
 }
 
+/** How much of a record's flag (and error code) is kept; its message is kept like a callback's msg. */
+const MAX_FLAG_CHARS = 64;
+
 /** What every record-info answer may say about a failure. */
 export const RecordError = { errorCode: Loose, errorMessage: z.string().nullish() };
 
@@ -100,10 +103,12 @@ export function recordFrom(opts: {
   failures: readonly string[];
   error?: TaskError;
 }): RecordSaid {
-  const { flag, files } = opts;
+  const files = opts.files;
+  // The provider's words end up in rows, history and announcements: kept to a sensible length.
+  const flag = opts.flag.slice(0, MAX_FLAG_CHARS);
   if (files.length > 0) return { status: "said", said: { type: "files", stage: opts.stage ?? "complete", files }, flag };
   if (opts.failures.includes(flag)) {
-    return { status: "said", said: { type: "failed", error: opts.error ?? { code: flag, message: flag } }, flag };
+    return { status: "said", said: { type: "failed", error: opts.error ?? recordError(flag, null, null) }, flag };
   }
   if (opts.pending.includes(flag)) return { status: "pending", flag };
   return { status: "unknown", message: `the provider reports ${flag.slice(0, 40)} without any file` };
@@ -118,5 +123,5 @@ export function readRecordWith<T>(schema: z.ZodType<T>, data: unknown, read: (re
 
 /** The error a failed record names: its errorCode and errorMessage, else the flag. */
 export function recordError(flag: string, code: string | number | null | undefined, message: string | null | undefined): TaskError {
-  return { code: String(code ?? flag), message: message || flag };
+  return { code: String(code ?? flag).slice(0, MAX_FLAG_CHARS), message: (message || flag).slice(0, MAX_MSG_LENGTH) };
 }

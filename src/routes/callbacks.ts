@@ -34,12 +34,8 @@ for (const kind of Object.values(KINDS)) {
   callbacks.post(`/${kind.name}`, ...route(kind), async (c) => {
     const { taskId, said, signedAt } = c.get("callback");
     const staged = await stageSaid(c.env.BUCKET, kind.name, taskId, said);
-    const { outcome, task, staged: needed } = await shardFor(c.env, taskId).ingest(kind.name, taskId, staged, signedAt);
-    // Content staged for this callback that the task does not need (a replay, a redelivery after
-    // its files were stored, another kind's task) goes again; what it needs is the task's (a
-    // duplicate's content has the same sha256, so the same key).
-    const unneeded = staged.type === "files" ? staged.files.flatMap((f) => ("staged" in f.source && !needed.includes(f.source.staged) ? [f.source.staged] : [])) : [];
-    if (unneeded.length > 0) c.executionCtx.waitUntil(c.env.BUCKET.delete([...new Set(unneeded)]).catch(() => {}));
+    // Content staged for it that the task does not need goes again, from the shard's alarm.
+    const { outcome, task } = await shardFor(c.env, taskId).ingest(kind.name, taskId, staged, signedAt);
     if (outcome === "signature_reused") {
       throw apiError(409, "signature_reused", "These signature headers were already used for this task with a different result; send a newly signed callback.");
     }

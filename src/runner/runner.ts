@@ -22,6 +22,7 @@ import { CONTENT_TYPES } from "../kinds/kind";
 import { errorText } from "../lib/redact";
 import { deliverAnnouncement } from "../notify/deliver";
 import { getRecord, ProviderError } from "../provider/client";
+import { TRANSFERS_AT_ONCE } from "../task/dispatch";
 import { shardFor } from "../shard/shards";
 import { jobSlot, type AnnounceJob, type AnnounceReport, type RunnerJob, type RunnerReport, type TransferJob, type TransferReport } from "../task/jobs";
 import { adoptStored, checkpointOffset, transferFile, type Checkpoint, type Checkpoints, type TransferOutcome } from "../transfer/transfer";
@@ -53,7 +54,7 @@ const UPGRADE = [
 /** How soon to try again to hand a report to the shard when it could not be reached. */
 const REPORT_RETRY_MS = 30_000;
 /** Jobs of the task worked on at once: a slow file does not hold up its siblings. */
-const JOBS_AT_ONCE = 4;
+const JOBS_AT_ONCE = TRANSFERS_AT_ONCE;
 
 type JobRow = { kind: string; job: string; phase: "queued" | "running" | "paused" | "done"; report: string | null };
 
@@ -99,7 +100,15 @@ export class TaskRunner extends DurableObject<Env> {
           this.sql.exec("DELETE FROM jobs WHERE kind = ?", row.kind);
           continue;
         }
-        const outcome = await this.step(row, job, sliceEndsAt);
+        let outcome: RunnerReport | "paused" | "dropped";
+        try {
+          outcome = await this.step(row, job, sliceEndsAt);
+        } catch (err) {
+          // Trouble of our own (not the source's or R2's, which are outcomes): a failed attempt,
+          // reported like any other, rather than an alarm that throws with its siblings running.
+          console.error(`runner: ${row.kind} of ${job.taskId} failed: ${errorText(err, this.env)}`);
+          outcome = failedReport(job, this.id, errorText(err, this.env));
+        }
         if (outcome === "paused") later(Date.now());
         else if (outcome === "dropped") continue;
         else if (await this.sendReport(outcome)) {
@@ -134,22 +143,39 @@ export class TaskRunner extends DurableObject<Env> {
       // was interrupted (a failure, with the usual backoff).
       if (job.kind !== "transfer" || !this.advanced(job.file.key)) return interruptedReport(job, this.id);
     }
-    this.sql.exec("UPDATE jobs SET phase = 'running' WHERE kind = ?", row.kind);
+    // Every statement names the job too: start() may have put a newer job in the slot meanwhile.
+    this.sql.exec("UPDATE jobs SET phase = 'running' WHERE kind = ? AND job = ?", row.kind, row.job);
     if (job.kind === "announce") {
       const report = await this.announce(job);
       if (report) return report;
-      this.sql.exec("DELETE FROM jobs WHERE kind = ?", row.kind);
-      return "dropped";
+      return this.drop(row, job);
     }
+    // A queued attempt the task no longer wants (deleted, its file stored, a newer attempt handed
+    // out while this runner could not be reached) is not begun.
+    if (row.phase === "queued" && !(await this.transferWanted(job))) return this.drop(row, job);
     const outcome = await this.transfer(job, row.phase === "queued", sliceEndsAt);
     if ("report" in outcome) return outcome.report;
     // Paused: tell the shard (it renews the attempt's lease); a task that moved on drops it.
-    if (!(await this.progress(job, outcome.paused.offset, outcome.paused.total))) {
-      this.sql.exec("DELETE FROM jobs WHERE kind = ?", row.kind);
-      return "dropped";
-    }
-    this.sql.exec("UPDATE jobs SET phase = 'paused' WHERE kind = ?", row.kind);
+    if (!(await this.progress(job, outcome.paused.offset, outcome.paused.total))) return this.drop(row, job);
+    this.sql.exec("UPDATE jobs SET phase = 'paused' WHERE kind = ? AND job = ?", row.kind, row.job);
     return "paused";
+  }
+
+  /**
+   * Forgets a job the task no longer wants. A transfer's upload in parts is aborted with it —
+   * unless a newer job for the same file took the slot meanwhile and goes on from it.
+   */
+  private async drop(row: JobRow, job: RunnerJob): Promise<"dropped"> {
+    this.sql.exec("DELETE FROM jobs WHERE kind = ? AND job = ?", row.kind, row.job);
+    const replaced = this.sql.exec("SELECT 1 FROM jobs WHERE kind = ?", row.kind).toArray().length > 0;
+    if (job.kind === "transfer" && !replaced) {
+      const cp = this.checkpointsFor(job.file.key).load();
+      if (cp) {
+        await this.env.BUCKET.resumeMultipartUpload(job.file.key, cp.uploadId).abort().catch(() => {});
+        this.checkpointsFor(job.file.key).clear();
+      }
+    }
+    return "dropped";
   }
 
   /** Whether the file's checkpoint moved on since its last slice began. */
@@ -166,6 +192,16 @@ export class TaskRunner extends DurableObject<Env> {
     } catch (err) {
       console.error(`runner: report for ${report.taskId} not delivered: ${errorText(err, this.env)}`);
       return false;
+    }
+  }
+
+  /** Whether the task still wants this transfer attempt; true when its shard cannot say. */
+  private async transferWanted(job: TransferJob): Promise<boolean> {
+    try {
+      return await shardFor(this.env, job.taskId).transferWanted({ taskId: job.taskId, runnerId: this.id, file: job.file.name, epoch: job.epoch });
+    } catch (err) {
+      console.error(`runner: could not ask whether ${job.taskId}'s transfer is still wanted: ${errorText(err, this.env)}`);
+      return true;
     }
   }
 
@@ -203,7 +239,7 @@ export class TaskRunner extends DurableObject<Env> {
 
     let file = job.file;
     let refresh: TransferReport["refresh"];
-    if (job.refreshUrl) {
+    if (first && job.refreshUrl) {
       refresh = await this.currentUrls(job);
       const url = refresh.urls[file.name];
       if (url && "url" in file.source) file = { ...file, source: { url } };
@@ -222,6 +258,7 @@ export class TaskRunner extends DurableObject<Env> {
       checkpoints: this.checkpointsFor(file.key),
       sliceEndsAt,
       waveform: config.WAVEFORM_PEAKS,
+      inParts: job.adopt,
     });
     if ("paused" in outcome) return outcome;
     if (!outcome.ok) console.warn(`transfer ${job.taskId} ${file.name}: ${outcome.error.code}: ${outcome.error.message}`);
@@ -307,6 +344,15 @@ export class TaskRunner extends DurableObject<Env> {
     const r = await deliverAnnouncement({ url: config.NOTIFY_URL, secret: config.NOTIFY_SECRET, id: job.messageId, body: job.body });
     return { ...base, status: r.status, outcome: r.outcome, message: r.message };
   }
+}
+
+/** An attempt that threw: retried with the usual backoff, like trouble with the source or R2. */
+function failedReport(job: RunnerJob, runnerId: string, message: string): RunnerReport {
+  if (job.kind === "transfer") {
+    const error = { code: "runner_error", message: `the transfer failed: ${message}` };
+    return { kind: "transfer", taskId: job.taskId, runnerId, file: job.file.name, key: job.file.key, epoch: job.epoch, result: { ok: false, error, retryable: true } };
+  }
+  return { kind: "announce", taskId: job.taskId, runnerId, round: job.round, attempt: job.attempt, status: null, outcome: "retry", message: `the attempt failed: ${message}` };
 }
 
 function interruptedReport(job: RunnerJob, runnerId: string): RunnerReport {

@@ -20,9 +20,10 @@ import { dueWork } from "../task/dispatch";
 import { callbackNote, meaningOf, type HistoryEntry, type HistoryNote } from "../task/history";
 import { reportSteps, type RunnerJob, type RunnerReport } from "../task/jobs";
 import { apply, isFinal, mayPoll, type MachineContext, type MusicRef, type Task, type TaskEvent } from "../task/machine";
-import { releasedKeys, stagedInUse, taskKeys } from "../task/objects";
+import { liveKeys, releasedKeys, taskKeys, unneededStaged } from "../task/objects";
 import { pollVerdict, type PollAnswer, type PollOutcome, type StagedRecord } from "../task/poll";
 import { toView, type TaskView } from "../task/view";
+import { peaksKey } from "../storage/layout";
 import { shardFor } from "./shards";
 import { ShardStore, type ListQuery } from "./store";
 
@@ -73,28 +74,34 @@ export class TaskShard extends DurableObject<Env> {
    * X-Webhook-Timestamp (null without signatures): one valid signature exists per task and time,
    * so the time identifies it.
    */
-  async ingest(kind: KindName, taskId: string, said: StagedSaid, signedAt: number | null): Promise<{ outcome: CallbackOutcome; task?: KindName; staged: string[] }> {
+  async ingest(kind: KindName, taskId: string, said: StagedSaid, signedAt: number | null): Promise<{ outcome: CallbackOutcome; task?: KindName }> {
     const known = this.store.load(taskId);
-    // `staged`: the staged content the task still needs afterwards; the route removes the rest.
-    if (!known && this.store.isDeleted(taskId)) return { outcome: "ignored", staged: [] }; // a late callback for a deleted task
-    if (known && known.kind !== kind) return { outcome: "kind_mismatch", task: known.kind, staged: [...stagedInUse(known)] };
     const now = Date.now();
+    const answer = async (outcome: CallbackOutcome, task: Task | null, extra: { task?: KindName } = {}) => {
+      // Content staged for this callback that the task does not need (a replay, a redelivery after
+      // its files were stored, another kind's task) goes again — from the alarm, which keeps it if
+      // a concurrent identical callback made the task need it after all (same sha256, same key).
+      this.store.scheduleRemoval(taskId, unneededStaged(said, task), now);
+      // Also for a duplicate: the provider's redelivery re-arms a shard whose alarm was lost.
+      await this.armAlarm();
+      return { outcome, ...extra };
+    };
+    if (!known && this.store.isDeleted(taskId)) return answer("ignored", null); // a late callback for a deleted task
+    if (known && known.kind !== kind) return answer("kind_mismatch", known, { task: known.kind });
     if (signedAt !== null && known && isReplay(this.store.signedResults(taskId, signedAt), said)) {
       this.store.addHistory(taskId, now, callbackNote("signature_reused", said));
-      return { outcome: "signature_reused", staged: [...stagedInUse(known)] };
+      return answer("signature_reused", known);
     }
     const event = callbackEvent(kind, said, signedAt, (text) => redactText(text, this.env));
     const after = apply(known, taskId, event, now, this.context());
     if (after !== null && after !== known) {
       this.store.save(after);
-      this.store.scheduleRemoval(releasedKeys(known, after), now);
+      this.store.scheduleRemoval(taskId, releasedKeys(known, after), now);
     }
-    if (signedAt !== null) this.store.rememberSignature(taskId, signedAt, stageOf(said), resultKey(said), known !== null);
+    if (signedAt !== null) this.store.rememberSignature(taskId, signedAt, stageOf(said), resultKey(said));
     const outcome = callbackOutcome(known, after, said);
     this.record(taskId, now, [callbackNote(outcome, said), ...meaningOf(known, event, after)]);
-    // Also for a duplicate: the provider's redelivery re-arms a shard whose alarm was lost.
-    await this.armAlarm();
-    return { outcome, staged: [...stagedInUse(after)] };
+    return answer(outcome, after);
   }
 
   /** Registers a task (submitted here or elsewhere); `created` is false when it was known. */
@@ -166,7 +173,7 @@ export class TaskShard extends DurableObject<Env> {
     const now = Date.now();
     // State first: a runner's report that arrives meanwhile finds no task and removes its object.
     this.store.delete(task, now);
-    this.store.scheduleRemoval(taskKeys(task), now);
+    this.store.scheduleRemoval(taskId, taskKeys(task), now);
     await this.armAlarm();
     return true;
   }
@@ -220,7 +227,7 @@ export class TaskShard extends DurableObject<Env> {
     if (!task) {
       // Deleted while the runner worked: whatever it may have written goes too (an interrupted
       // attempt may have committed its object before it died).
-      if (r.kind === "transfer") this.store.scheduleRemoval([r.key], now);
+      if (r.kind === "transfer") this.store.scheduleRemoval(r.taskId, [r.key, ...writtenBeside(r.key)], now);
       await this.armAlarm();
       return;
     }
@@ -229,7 +236,7 @@ export class TaskShard extends DurableObject<Env> {
     if (r.runnerId !== this.store.runnerId(r.taskId)) {
       const file = r.kind === "transfer" ? task.files.find((f) => f.name === r.file) : undefined;
       if (r.kind === "transfer" && file?.state !== "stored" && !file?.running) {
-        this.store.scheduleRemoval([r.key], now);
+        this.store.scheduleRemoval(r.taskId, [r.key, ...writtenBeside(r.key)], now);
         await this.armAlarm();
       }
       return;
@@ -268,6 +275,12 @@ export class TaskShard extends DurableObject<Env> {
     return true;
   }
 
+  /** Asked by the runner before it begins a queued transfer: is this attempt still the one wanted? */
+  async transferWanted(t: { taskId: string; runnerId: string; file: string; epoch: number }): Promise<boolean> {
+    const file = this.store.load(t.taskId)?.files.find((f) => f.name === t.file);
+    return t.runnerId === this.store.runnerId(t.taskId) && file?.running?.epoch === t.epoch;
+  }
+
   /** Asked by the runner right before it sends: is this announcement attempt still the one wanted? */
   async announcementWanted(a: { taskId: string; runnerId: string; round: number; attempt: number }): Promise<boolean> {
     const task = this.store.load(a.taskId);
@@ -297,8 +310,10 @@ export class TaskShard extends DurableObject<Env> {
         try {
           await this.dispatch(taskId, now);
         } catch (err) {
-          // One task's trouble must not leave the others without their alarm.
+          // One task's trouble must not leave the others without their alarm, nor bring the alarm
+          // straight back for it: it is looked at again in a minute.
           console.error(`shard: dispatch ${taskId} failed: ${errorText(err, this.env)}`);
+          this.store.postponeRun(taskId, Date.now() + DISPATCH_RETRY_MS);
         }
       }
     };
@@ -351,12 +366,25 @@ export class TaskShard extends DurableObject<Env> {
   private async removeDue(now: number): Promise<void> {
     const due = this.store.dueRemovals(now, REMOVALS_PER_ALARM);
     if (due.length === 0) return;
+    // A key the task of its id refers to again (a new life, a file stored since) is kept.
+    const live = new Map<string, Set<string>>();
+    const liveFor = (taskId: string) => {
+      if (!live.has(taskId)) {
+        const task = this.store.load(taskId);
+        live.set(taskId, task ? liveKeys(task) : new Set());
+      }
+      return live.get(taskId)!;
+    };
+    const keep = due.filter((d) => d.taskId !== null && liveFor(d.taskId).has(d.key)).map((d) => d.key);
+    this.store.removed(keep);
+    const remove = due.map((d) => d.key).filter((k) => !keep.includes(k));
+    if (remove.length === 0) return;
     try {
-      await this.env.BUCKET.delete(due.map((d) => d.key));
-      this.store.removed(due.map((d) => d.key));
+      await this.env.BUCKET.delete(remove);
+      this.store.removed(remove);
     } catch (err) {
-      console.error(`shard: removing ${due.length} R2 objects failed: ${errorText(err, this.env)}`);
-      for (const d of due) this.store.postponeRemoval(d.key, Date.now() + removalRetryMs(d.attempts));
+      console.error(`shard: removing ${remove.length} R2 objects failed: ${errorText(err, this.env)}`);
+      for (const d of due) if (remove.includes(d.key)) this.store.postponeRemoval(d.key, Date.now() + removalRetryMs(d.attempts));
     }
   }
 
@@ -459,12 +487,20 @@ export class TaskShard extends DurableObject<Env> {
         if (!(err instanceof ProviderError)) throw err;
         answer = { providerError: { code: err.code, trouble: err.trouble } };
       }
-      if (!this.store.load(taskId)) return { outcome: "not_due", providerCalled: true }; // deleted meanwhile
+    }
+    const answeredAt = Date.now();
+    // Content staged from the answer that the task does not need afterwards is removed again.
+    const dropStaged = () => {
+      if ("record" in answer && answer.record.status === "said") this.store.scheduleRemoval(taskId, unneededStaged(answer.record.said, this.store.load(taskId)), answeredAt);
+    };
+    if (!this.store.load(taskId)) {
+      dropStaged(); // deleted meanwhile
+      return { outcome: "not_due", providerCalled: true };
     }
     const verdict = pollVerdict(task, answer, now, this.context(), (text) => redactText(text, this.env));
-    const answeredAt = Date.now();
     if (verdict.note) this.record(taskId, answeredAt, [verdict.note]);
     this.commit(taskId, verdict.event, answeredAt);
+    dropStaged();
     return { outcome: verdict.outcome, providerCalled: !("noKey" in answer) };
   }
 
@@ -508,7 +544,7 @@ export class TaskShard extends DurableObject<Env> {
     if (after !== null && after !== before) {
       this.store.save(after);
       // Staged content whose files are all stored now is removed (from the alarm).
-      this.store.scheduleRemoval(releasedKeys(before, after), now);
+      this.store.scheduleRemoval(taskId, releasedKeys(before, after), now);
     }
     this.record(taskId, now, meaningOf(before, event, after));
     return { before, after };
@@ -539,6 +575,14 @@ export class TaskShard extends DurableObject<Env> {
 }
 
 /** Backoff for an R2 removal that failed: 30 s, 1 min, 2 min, … at most an hour. */
+/** Objects a transfer may write beside a file (a WAV's waveform). */
+function writtenBeside(key: string): string[] {
+  return [peaksKey(key)];
+}
+
+/** How long a task whose dispatch threw waits before the alarm tries it again. */
+const DISPATCH_RETRY_MS = 60_000;
+
 function removalRetryMs(attempts: number): number {
   return Math.min(30_000 * 2 ** attempts, 3_600_000);
 }

@@ -43,6 +43,7 @@ const SCHEMA = [
      result    TEXT    NOT NULL,  -- what the callback said, to tell a replay from a duplicate
      PRIMARY KEY (task_id, signed_at, stage)
    ) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS signed_stages_at ON signed_stages (signed_at)`,
   // Its predecessor, keyed without the stage: its rows lived 600 s.
   `DROP TABLE IF EXISTS signed_callbacks`,
   `CREATE TABLE IF NOT EXISTS deleted (
@@ -55,7 +56,8 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS removals (
      key      TEXT PRIMARY KEY,
      due_at   INTEGER NOT NULL,
-     attempts INTEGER NOT NULL DEFAULT 0
+     attempts INTEGER NOT NULL DEFAULT 0,
+     task_id  TEXT  -- whose key it is: a task of that id that refers to the key again keeps it
    ) WITHOUT ROWID`,
   `CREATE INDEX IF NOT EXISTS removals_due ON removals (due_at)`,
   `CREATE TABLE IF NOT EXISTS submissions (
@@ -88,6 +90,7 @@ export interface ListQuery {
 const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
   ["tasks", "kind", "kind TEXT NOT NULL DEFAULT 'wav'"],
   ["deleted", "epoch", "epoch INTEGER NOT NULL DEFAULT 0"],
+  ["removals", "task_id", "task_id TEXT"],
 ];
 
 export class ShardStore {
@@ -135,13 +138,13 @@ export class ShardStore {
   }
 
   /**
-   * Removes the task, its history and its signatures, and remembers the id as deleted (with its
-   * last epoch, so a new life of the id counts on from it).
+   * Removes the task and its history, and remembers the id as deleted (with its last epoch, so a
+   * new life of the id counts on from it). Its signatures stay until they are too old to be
+   * replayed: a new life of the id must not take an old callback replayed.
    */
   delete(t: Task, now: number): void {
     this.sql.exec("DELETE FROM tasks WHERE task_id = ?", t.taskId);
     this.sql.exec("DELETE FROM events WHERE task_id = ?", t.taskId);
-    this.sql.exec("DELETE FROM signed_stages WHERE task_id = ?", t.taskId);
     this.sql.exec("INSERT OR REPLACE INTO deleted (task_id, deleted_at, epoch) VALUES (?, ?, ?)", t.taskId, now, t.epoch);
   }
 
@@ -158,12 +161,14 @@ export class ShardStore {
 
   // R2 objects to remove, retried until R2 has removed them
 
-  scheduleRemoval(keys: readonly string[], at: number): void {
-    for (const key of keys) this.sql.exec("INSERT OR REPLACE INTO removals (key, due_at, attempts) VALUES (?, ?, 0)", key, at);
+  scheduleRemoval(taskId: string, keys: readonly string[], at: number): void {
+    for (const key of keys) this.sql.exec("INSERT OR REPLACE INTO removals (key, due_at, attempts, task_id) VALUES (?, ?, 0, ?)", key, at, taskId);
   }
 
-  dueRemovals(now: number, limit: number): { key: string; attempts: number }[] {
-    return this.sql.exec<{ key: string; attempts: number }>("SELECT key, attempts FROM removals WHERE due_at <= ? ORDER BY due_at LIMIT ?", now, limit).toArray();
+  dueRemovals(now: number, limit: number): { key: string; attempts: number; taskId: string | null }[] {
+    return this.sql
+      .exec<{ key: string; attempts: number; taskId: string | null }>("SELECT key, attempts, task_id AS taskId FROM removals WHERE due_at <= ? ORDER BY due_at LIMIT ?", now, limit)
+      .toArray();
   }
 
   removed(keys: readonly string[]): void {
@@ -200,16 +205,15 @@ export class ShardStore {
 
   // Signatures of accepted callbacks
 
-  /** What an earlier verified callback signed for this task and time said, or null if none. */
   /** What the callbacks accepted under this task's signature of time `signedAt` said, by stage. */
   signedResults(taskId: string, signedAt: number): { stage: string; result: string }[] {
     return this.sql.exec<{ stage: string; result: string }>("SELECT stage, result FROM signed_stages WHERE task_id = ? AND signed_at = ?", taskId, signedAt).toArray();
   }
 
-  /** `prune`: forget this task's signatures too old to be replayed (a new task has none). */
-  rememberSignature(taskId: string, signedAt: number, stage: string, result: string, prune: boolean): void {
+  /** Remembers an accepted callback's signature, and forgets those too old to be replayed. */
+  rememberSignature(taskId: string, signedAt: number, stage: string, result: string): void {
     this.sql.exec("INSERT OR IGNORE INTO signed_stages (task_id, signed_at, stage, result) VALUES (?, ?, ?, ?)", taskId, signedAt, stage, result);
-    if (prune) this.sql.exec("DELETE FROM signed_stages WHERE task_id = ? AND signed_at < ?", taskId, signedAt - SIGNATURE_MEMORY_SECONDS);
+    this.sql.exec("DELETE FROM signed_stages WHERE signed_at < ?", signedAt - SIGNATURE_MEMORY_SECONDS);
   }
 
   // The indexes: listings, the cron, the alarm
@@ -280,6 +284,11 @@ export class ShardStore {
       .exec<{ task_id: string }>("SELECT task_id FROM tasks WHERE run_at IS NOT NULL AND run_at <= ? ORDER BY run_at LIMIT ?", now, limit)
       .toArray()
       .map((r) => r.task_id);
+  }
+
+  /** A task whose work could not be handed out waits until `until` (its next save sets it anew). */
+  postponeRun(taskId: string, until: number): void {
+    this.sql.exec("UPDATE tasks SET run_at = ? WHERE task_id = ? AND run_at IS NOT NULL AND run_at < ?", until, taskId, until);
   }
 
   /** When the alarm next has work: a run, or an R2 object to remove. */

@@ -17,6 +17,12 @@ export type Work =
   /** Hand out the next announcement attempt. */
   | { type: "announce" };
 
+/**
+ * Transfers of one task handed out at once: its runner works on this many together, and an
+ * attempt that waited in the runner's queue would spend its lease there.
+ */
+export const TRANSFERS_AT_ONCE = 4;
+
 export interface DispatchContext {
   /** Whether NOTIFY_URL is set. */
   notify: boolean;
@@ -27,11 +33,13 @@ export interface DispatchContext {
 /** The next thing due for `task` at `now`, or null when nothing is. */
 export function dueWork(task: Task, now: number, ctx: DispatchContext): Work | null {
   if (task.state === "downloading") {
+    let running = task.files.filter((f) => f.running !== null).length;
     for (const f of task.files) {
       if (f.state !== "waiting") continue;
       // Handed out and never answered within the lease: the attempt is lost.
       if (f.running !== null && leaseEnds(f)! <= now) return { type: "apply", event: { type: "transferInterrupted", file: f.name, epoch: f.running.epoch } };
-      if (f.running !== null || f.dueAt === null || f.dueAt > now) continue;
+      if (f.running !== null || f.dueAt === null || f.dueAt > now || running >= TRANSFERS_AT_ONCE) continue;
+      running++;
       return {
         type: "transfer",
         file: f.name,

@@ -101,7 +101,7 @@ export function reportSteps(task: Task, r: RunnerReport): ReportStep[] {
   if (current && r.refresh) {
     steps.push({
       note: pollNote(r.refresh.error ? { error: r.refresh.error } : { flag: r.refresh.flag ?? null }),
-      event: Object.keys(r.refresh.urls).length > 0 ? { type: "urlsRefreshed", urls: r.refresh.urls } : undefined,
+      event: Object.keys(r.refresh.urls).length > 0 ? { type: "urlsRefreshed", file: r.file, urls: r.refresh.urls } : undefined,
     });
   }
   const result = r.result;

@@ -145,7 +145,8 @@ export type TaskEvent =
   /** An attempt for `file` is handed to the runner (it takes the next epoch). */
   | { type: "transferStarted"; file: string; refreshUrl?: boolean }
   /** record-info gave current URLs (by file name) for the files still to fetch. */
-  | { type: "urlsRefreshed"; urls: Record<string, string> }
+  /** record-info's current URLs, asked for by the attempt of `file` before it fetched. */
+  | { type: "urlsRefreshed"; file: string; urls: Record<string, string> }
   | { type: "transferSucceeded"; file: string; epoch: number; stored: StoredFile }
   /** `refreshUrl`: the source said the link is expired or moved (401/403/404/410). */
   | { type: "transferFailed"; file: string; epoch: number; error: TaskError; retryable: boolean; refreshUrl?: boolean }
@@ -253,6 +254,8 @@ function step(t: Task, e: TaskEvent, now: number, ctx: MachineContext): Task {
       const files = t.files.map((f) => {
         const url = e.urls[f.name];
         if (url === undefined || f.state === "stored" || !("url" in f.source) || f.source.url === url) return f;
+        // A sibling's attempt under way goes on with the link it was handed.
+        if (f.running !== null && f.name !== e.file) return f;
         changed = true;
         return { ...f, source: { url }, signedAt: null };
       });
@@ -293,7 +296,7 @@ function step(t: Task, e: TaskEvent, now: number, ctx: MachineContext): Task {
       if (t.state !== "pending" && t.state !== "failed") return t;
       // Not due again before the answer sets its real time (and never within the 30 s rule), so
       // an overlapping tick leaves it alone.
-      return { ...t, polls: t.polls + 1, lastPolledAt: now, pollAt: t.state === "pending" ? now + MIN_POLL_INTERVAL_MS : t.pollAt };
+      return { ...t, polls: t.polls + 1, lastPolledAt: now, pollAt: t.state === "pending" ? now + MIN_POLL_INTERVAL_MS : failedPollAt(t, now, ctx) };
 
     case "pollPending":
     case "pollNoResult":

@@ -5,7 +5,7 @@
 import type { KindName } from "../kinds/kind";
 import type { StagedSaid } from "./callback";
 import { pollNote, type HistoryNote } from "./history";
-import { isExpired, type MachineContext, type Task, type TaskEvent } from "./machine";
+import { apply, isExpired, type MachineContext, type Task, type TaskEvent } from "./machine";
 
 /** A record-info answer (inline content already staged), as the shard hands it over. */
 export type StagedRecord =
@@ -53,12 +53,15 @@ export function pollVerdict(task: Task, answer: PollAnswer, startedAt: number, c
     return { event: { type: "pollPending" }, outcome: "pending", note };
   }
   const r = answer.record;
+  // Files (or a stage) the task has already are no news: the poll goes on as if still pending.
+  const news = (event: TaskEvent) => apply(task, task.taskId, event, startedAt, ctx) !== task;
   if (task.state === "failed") {
     // The daily look at a failed task: files the provider names now give it another go; anything
     // else leaves it failed until the next look.
     const note = r.status === "unknown" ? pollNote({ error: r.message }) : pollNote({ flag: r.flag });
     if (r.status === "said" && r.said.type === "files" && r.said.files.length > 0) {
-      return { event: { type: "offered", kind, stage: r.said.stage, files: r.said.files, signedAt: null }, outcome: "resolved", note };
+      const event: TaskEvent = { type: "offered", kind, stage: r.said.stage, files: r.said.files, signedAt: null };
+      if (news(event)) return { event, outcome: "resolved", note };
     }
     return { event: { type: "pollPending" }, outcome: "failed", note };
   }
@@ -69,7 +72,7 @@ export function pollVerdict(task: Task, answer: PollAnswer, startedAt: number, c
   if (r.status === "said" && r.said.type === "files" && (r.said.files.length > 0 || r.said.stage === "complete")) {
     // Whatever the flag: CALLBACK_EXCEPTION only says the provider could not call us back.
     const event: TaskEvent = { type: "offered", kind, stage: r.said.stage, files: r.said.files, signedAt: null };
-    return { event, outcome: "resolved", note: pollNote({ flag: r.flag }) };
+    if (news(event)) return { event, outcome: "resolved", note: pollNote({ flag: r.flag }) };
   }
   const note = r.status === "unknown" ? pollNote({ error: r.message }) : pollNote({ flag: r.flag });
   if (expired) return { event: { type: "expired" }, outcome: "failed", note };

@@ -1,5 +1,5 @@
 /**
- * A transfer attempt that did not store the WAV; `retryable` decides between retry and failed,
+ * A transfer attempt that did not store its file; `retryable` decides between retry and failed,
  * and `refreshUrl` asks for a current link from record-info first (an expired or moved link).
  */
 export class TransferError extends Error {

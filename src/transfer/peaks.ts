@@ -45,6 +45,8 @@ export interface WaveformJson {
 
 /** Why a WAV gets no waveform, or null when it gets one. */
 export function waveformUnsupported(h: WavHeader): string | null {
+  // The checkpoint keeps a min and max per channel per bucket: kept small, like the page's drawing.
+  if (h.channels > MAX_CHANNELS) return `waveforms are drawn for at most ${MAX_CHANNELS} channels (this file has ${h.channels})`;
   if (!h.littleEndian) return "big-endian (RIFX) samples are not read for waveforms";
   if (h.encoding === "float") return h.bitsPerSample === 32 ? null : `${h.bitsPerSample}-bit float samples are not read for waveforms`;
   if (h.encoding !== "int") return "compressed or unknown sample formats are not read for waveforms";
@@ -221,6 +223,9 @@ export type WaveformProgress = { state: PeaksState } | { none: string };
  * Feeds a transfer's bytes (with their place in the file) to a PeaksBuilder once the WAV header
  * is known; keeps its state for a checkpoint, or the reason there is no waveform.
  */
+/** Channels a waveform is computed for: a file with more has none (it is stored as usual). */
+const MAX_CHANNELS = 16;
+
 export class WaveformTracker {
   private builder: PeaksBuilder | null = null;
   private none: string | null = null;
@@ -234,6 +239,16 @@ export class WaveformTracker {
   /** Bytes [offset, offset + length) of the file, in order; `total`: the file's length if known. */
   feed(bytes: Uint8Array, offset: number, header: WavHeader | null, total: number | null): void {
     if (this.none !== null) return;
+    try {
+      this.push(bytes, offset, header, total);
+    } catch (err) {
+      // A waveform is a nicety: whatever goes wrong with it, the file is still stored.
+      this.builder = null;
+      this.none = `the waveform could not be computed (${err instanceof Error ? err.message : String(err)})`;
+    }
+  }
+
+  private push(bytes: Uint8Array, offset: number, header: WavHeader | null, total: number | null): void {
     if (header === null) {
       this.none = "no WAV header could be read";
       return;
@@ -259,6 +274,11 @@ export class WaveformTracker {
   }
 
   result(): WaveformJson | { none: string } {
-    return this.builder && this.none === null ? this.builder.finish() : { none: this.none ?? "the file has no audio" };
+    if (!this.builder || this.none !== null) return { none: this.none ?? "the file has no audio" };
+    try {
+      return this.builder.finish();
+    } catch (err) {
+      return { none: `the waveform could not be computed (${err instanceof Error ? err.message : String(err)})` };
+    }
   }
 }

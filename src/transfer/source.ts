@@ -64,6 +64,20 @@ export async function openSource(rawUrl: string, opts: SourceOptions): Promise<O
       continue;
     }
 
+    if (res.status === 416 && opts.range !== undefined) {
+      await res.body?.cancel();
+      // `bytes */<length>`: when the file is exactly as long as what R2 has, the rest is empty.
+      const length = /^\s*bytes\s+\*\/(\d+)\s*$/i.exec(res.headers.get("content-range") ?? "");
+      if (length && Number(length[1]) === opts.range.from) {
+        const body = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+        // A 416 to an If-Range request means the validator matched (else the answer is a 200).
+        const etag = res.headers.get("etag") ?? opts.range.etag;
+        const lastModified = res.headers.get("last-modified") ?? opts.range.lastModified;
+        return { body, length: 0, range: { start: opts.range.from, total: opts.range.from }, etag, lastModified };
+      }
+      throw new TransferError("range_not_satisfiable", `source cannot send bytes from ${opts.range.from} on`, true);
+    }
+
     const partial = res.status === 206 && opts.range !== undefined;
     if ((res.status !== 200 && !partial) || res.body === null) {
       await res.body?.cancel();

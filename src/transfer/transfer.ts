@@ -37,6 +37,8 @@ export interface Checkpoint {
   total: number | null;
   etag: string | null;
   lastModified: string | null;
+  /** The source URL without its query: a link to another file without validators is not resumed. */
+  source?: string;
   /** Parts R2 has, in order; each covers [offset, offset + length). */
   parts: { partNumber: number; etag: string; offset: number; length: number }[];
   /** A WAV's header, read from the first part (the facts are told at the end). */
@@ -67,6 +69,11 @@ export interface TransferInput {
   sliceEndsAt?: number;
   /** Compute a WAV's waveform as it streams (WAVEFORM_PEAKS). */
   waveform?: boolean;
+  /**
+   * Upload in checkpointed parts whatever the size: the attempt after an interrupted one does, so
+   * that a file up to 64 MiB cut off twice is resumed the second time rather than fetched whole.
+   */
+  inParts?: boolean;
 }
 
 /** An attempt that stopped at the end of its time slice, with the file this far in R2. */
@@ -85,7 +92,7 @@ export async function transferFile(input: TransferInput): Promise<TransferOutcom
     const { source } = input.file;
     if ("staged" in source) return await transferStaged(input, source);
     const { opened, resume } = await openForAttempt(input, source.url);
-    if (!resume && opened.length !== null && opened.length <= SINGLE_PUT_MAX_BYTES) return await putWhole(input, opened);
+    if (!resume && !input.inParts && opened.length !== null && opened.length <= SINGLE_PUT_MAX_BYTES) return await putWhole(input, opened);
     return await putInParts(input, opened, resume);
   } catch (err) {
     return failure(input, err);
@@ -102,14 +109,31 @@ async function openForAttempt(input: TransferInput, url: string): Promise<{ open
   const cp = input.checkpoints.load();
   if (cp) {
     const from = checkpointOffset(cp);
-    const opened = await openSource(url, { ...opts, range: { from, etag: cp.etag, lastModified: cp.lastModified } });
-    if (resumable(opened, cp, from)) return { opened, resume: cp };
+    // R2 has every byte (the last part landed just before the attempt stopped): nothing to fetch.
+    if (cp.total !== null && from >= cp.total) return { opened: nothingLeft(from, cp), resume: cp };
+    // Without validators, the URL is all that says it is the same file (a refreshed link differs
+    // only in its signed query).
+    const sameFile = cp.etag !== null || cp.lastModified !== null || cp.source === undefined || cp.source === withoutQuery(url);
+    let opened: OpenedSource | null = null;
+    try {
+      if (sameFile) opened = await openSource(url, { ...opts, range: { from, etag: cp.etag, lastModified: cp.lastModified } });
+    } catch (err) {
+      // A range the source cannot satisfy (and that is not the file's end): start over.
+      if (!(err instanceof TransferError && err.code === "range_not_satisfiable")) throw err;
+    }
+    if (opened && resumable(opened, cp, from)) return { opened, resume: cp };
     await abandon(input, cp);
     // A 200 is the whole file again: start over with it rather than asking twice.
-    if (!opened.range) return { opened, resume: null };
-    await opened.body.cancel().catch(() => {});
+    if (opened && !opened.range) return { opened, resume: null };
+    await opened?.body.cancel().catch(() => {});
   }
   return { opened: await openSource(url, opts), resume: null };
+}
+
+/** The empty rest of a file R2 already has whole (in parts not yet completed into the object). */
+function nothingLeft(from: number, cp: Checkpoint): OpenedSource {
+  const body = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  return { body, length: 0, range: { start: from, total: cp.total }, etag: cp.etag, lastModified: cp.lastModified };
 }
 
 /** Whether an answer is the rest of the very file the checkpoint has the beginning of. */
@@ -178,7 +202,8 @@ async function putInParts(input: TransferInput, opened: OpenedSource, resume: Ch
       await blocks.cancel(err);
       throw err;
     });
-    cp = { uploadId: upload.uploadId, total, etag: opened.etag, lastModified: opened.lastModified, parts: [], wavHeader: null, waveform: waveform?.progress() ?? null };
+    const source = "url" in input.file.source ? withoutQuery(input.file.source.url) : undefined;
+    cp = { uploadId: upload.uploadId, total, etag: opened.etag, lastModified: opened.lastModified, source, parts: [], wavHeader: null, waveform: waveform?.progress() ?? null };
     input.checkpoints.save(cp);
   }
 
@@ -221,8 +246,10 @@ async function putInParts(input: TransferInput, opened: OpenedSource, resume: Ch
           await ship(part);
           part = new Uint8Array(PART_BYTES);
           filled = 0;
-          // The slice is over: no new part. What R2 has is checkpointed; the rest comes later.
-          if (input.sliceEndsAt !== undefined && Date.now() >= input.sliceEndsAt) {
+          // The slice is over: no new part. What R2 has is checkpointed; the rest comes later —
+          // unless this was the file's last byte, and only completing the upload is left.
+          const atEnd = total !== null && offset >= total;
+          if (!atEnd && input.sliceEndsAt !== undefined && Date.now() >= input.sliceEndsAt) {
             await inFlight;
             if (partsHere > 0) {
               await blocks.cancel("paused");
@@ -285,7 +312,12 @@ async function withWaveform(input: TransferInput, file: StoredFile, waveform: Wa
   if (!waveform) return file;
   const result = waveform.result();
   if ("none" in result) return { ...file, waveform: { none: result.none } };
-  await input.bucket.put(peaksKey(file.key), JSON.stringify(result), { httpMetadata: { contentType: "application/json" }, customMetadata: { taskId: input.taskId } });
+  try {
+    await input.bucket.put(peaksKey(file.key), JSON.stringify(result), { httpMetadata: { contentType: "application/json" }, customMetadata: { taskId: input.taskId } });
+  } catch (err) {
+    // The file is stored: a waveform that could not be written does not undo that.
+    return { ...file, waveform: { none: `the waveform could not be written to R2 (${errorText(err)})` } };
+  }
   return { ...file, waveform: { buckets: result.length } };
 }
 

@@ -371,13 +371,23 @@ describe("refreshed links", () => {
     let t = taskAfter([filesOffer("stems", ["vocal.mp3", "drums.mp3"])]);
     t = { ...t, files: t.files.map((f) => ({ ...f, signedAt: 1000 })) };
     t = storeFile(t, "vocal.mp3", T0 + 5, storedAs("vocal.mp3", "stems"));
-    const next = step(t, { type: "urlsRefreshed", urls: { "vocal.mp3": "https://cdn.test/new-vocal.mp3", "drums.mp3": "https://cdn.test/new-drums.mp3", "bass.mp3": "https://cdn.test/b.mp3" } }, T0 + 6);
+    const next = step(t, { type: "urlsRefreshed", file: "drums.mp3", urls: { "vocal.mp3": "https://cdn.test/new-vocal.mp3", "drums.mp3": "https://cdn.test/new-drums.mp3", "bass.mp3": "https://cdn.test/b.mp3" } }, T0 + 6);
     expect(fileOf(next, "vocal.mp3")).toBe(fileOf(t, "vocal.mp3"));
     expect(fileOf(next, "drums.mp3")).toMatchObject({ source: { url: "https://cdn.test/new-drums.mp3" }, signedAt: null });
     expect(names(next)).toEqual(["vocal.mp3", "drums.mp3"]);
     // The same URLs again, or only the stored file's, change nothing.
-    expect(apply(next, "a", { type: "urlsRefreshed", urls: { "drums.mp3": "https://cdn.test/new-drums.mp3" } }, T0 + 7, ctx)).toBe(next);
-    expect(apply(next, "a", { type: "urlsRefreshed", urls: { "vocal.mp3": "https://cdn.test/other.mp3" } }, T0 + 7, ctx)).toBe(next);
+    expect(apply(next, "a", { type: "urlsRefreshed", file: "drums.mp3", urls: { "drums.mp3": "https://cdn.test/new-drums.mp3" } }, T0 + 7, ctx)).toBe(next);
+    expect(apply(next, "a", { type: "urlsRefreshed", file: "drums.mp3", urls: { "vocal.mp3": "https://cdn.test/other.mp3" } }, T0 + 7, ctx)).toBe(next);
+  });
+
+  it("leave a sibling's attempt under way with the link it was handed", () => {
+    let t = taskAfter([filesOffer("stems", ["vocal.mp3", "drums.mp3"])]);
+    t = step(t, { type: "transferStarted", file: "vocal.mp3", refreshUrl: true }, T0 + 1);
+    t = step(t, { type: "transferStarted", file: "drums.mp3", refreshUrl: false }, T0 + 1);
+    const urls = { "vocal.mp3": "https://cdn.test/new-vocal.mp3", "drums.mp3": "https://cdn.test/new-drums.mp3" };
+    const next = step(t, { type: "urlsRefreshed", file: "vocal.mp3", urls }, T0 + 2);
+    expect(fileOf(next, "vocal.mp3").source).toEqual({ url: urls["vocal.mp3"] });
+    expect(fileOf(next, "drums.mp3")).toBe(fileOf(t, "drums.mp3"));
   });
 
   it("leave content the callback carried alone", () => {
@@ -389,7 +399,7 @@ describe("refreshed links", () => {
         files: [{ name: "lyrics.json", role: "lyrics", track: null, contentType: "application/json", source: { staged: "lyrics/a/incoming/h.json" } }],
       },
     ]);
-    expect(apply(t, "a", { type: "urlsRefreshed", urls: { "lyrics.json": "https://cdn.test/lyrics.json" } }, T0 + 1, ctx)).toBe(t);
+    expect(apply(t, "a", { type: "urlsRefreshed", file: "lyrics.json", urls: { "lyrics.json": "https://cdn.test/lyrics.json" } }, T0 + 1, ctx)).toBe(t);
   });
 });
 

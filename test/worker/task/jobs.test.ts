@@ -35,7 +35,7 @@ describe("runner reports", () => {
 
   it("a link refresh made before the fetch is a poll entry, and its URL is taken", () => {
     const steps = reportSteps(running, transfer(current, { refresh: { urls: { [WAV]: "https://cdn/y.wav" }, flag: "SUCCESS" } }));
-    expect(steps[0]).toEqual({ note: { type: "poll", detail: { flag: "SUCCESS" } }, event: { type: "urlsRefreshed", urls: { [WAV]: "https://cdn/y.wav" } } });
+    expect(steps[0]).toEqual({ note: { type: "poll", detail: { flag: "SUCCESS" } }, event: { type: "urlsRefreshed", file: WAV, urls: { [WAV]: "https://cdn/y.wav" } } });
     expect(steps).toHaveLength(2);
     const failedRefresh = reportSteps(running, transfer(current, { refresh: { urls: {}, error: "provider code 500" } }));
     expect(failedRefresh[0]).toEqual({ note: { type: "poll", detail: { error: "provider code 500" } }, event: undefined });
@@ -92,7 +92,7 @@ describe("runner reports of an earlier attempt", () => {
     const stale = reportSteps(retrying, report(first, { refresh: { urls: { "vocal.mp3": "https://cdn.test/stale.mp3" }, flag: "SUCCESS" }, result: { ok: false, error: { code: "truncated", message: "m" }, retryable: true } }));
     expect(stale.some((s) => s.note !== undefined || s.event?.type === "urlsRefreshed")).toBe(false);
     const fresh = reportSteps(retrying, report(second, { refresh: { urls: { "vocal.mp3": "https://cdn.test/fresh.mp3" }, flag: "SUCCESS" } }));
-    expect(fresh[0]).toEqual({ note: { type: "poll", detail: { flag: "SUCCESS" } }, event: { type: "urlsRefreshed", urls: { "vocal.mp3": "https://cdn.test/fresh.mp3" } } });
+    expect(fresh[0]).toEqual({ note: { type: "poll", detail: { flag: "SUCCESS" } }, event: { type: "urlsRefreshed", file: "vocal.mp3", urls: { "vocal.mp3": "https://cdn.test/fresh.mp3" } } });
   });
 
   it("its failure changes nothing: the running attempt is not charged for it", () => {

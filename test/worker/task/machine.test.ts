@@ -93,7 +93,7 @@ describe("task state machine", () => {
     t = apply(t, "a", { type: "transferStarted", file: WAV, refreshUrl: true }, T0 + 40_000, limits)!;
     expect(fileOf(t).refreshUrl).toBe(false);
     expect(t).toMatchObject({ lastPolledAt: T0 + 40_000, polls: 1 });
-    t = apply(t, "a", { type: "urlsRefreshed", urls: { [WAV]: "u2" } }, T0 + 40_001, limits)!;
+    t = apply(t, "a", { type: "urlsRefreshed", file: WAV, urls: { [WAV]: "u2" } }, T0 + 40_001, limits)!;
     expect(fileOf(t).source).toEqual({ url: "u2" });
     // Attempt 2 fails plainly (no refresh); attempt 3's failure asks for one again.
     t = answer(t, { code: "truncated", message: "short", retryable: true }, T0 + 41_000);
@@ -117,7 +117,7 @@ describe("task state machine", () => {
       { type: "expired" },
       started,
       { type: "retryRequested" },
-      { type: "urlsRefreshed", urls: { [WAV]: "v" } },
+      { type: "urlsRefreshed", file: WAV, urls: { [WAV]: "v" } },
     ] as TaskEvent[]) {
       expect(apply(t, "a", e, T0 + 1, limits)).toBe(t);
     }
