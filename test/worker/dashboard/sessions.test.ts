@@ -145,6 +145,22 @@ describe("API_TOKEN_NEXT and rotation", () => {
   });
 });
 
+describe("the settings check and API_TOKEN_NEXT", () => {
+  it("says a rotation is under way while API_TOKEN_NEXT is set, and never shows either token", async () => {
+    const NEXT = "settings-next-token-0123456789abc";
+    const cookie = await signIn();
+    const page = async (overrides: Partial<Env>) => (await app.request(`${ORIGIN}/settings`, { headers: { cookie } }, { ...env, ...overrides })).text();
+    const finding = (html: string) => /data-setting="API_TOKEN_NEXT" data-level="([a-z]+)">([\s\S]*?)<\/li>/.exec(html);
+    expect(finding(await page({}))).toBeNull();
+    const during = await page({ API_TOKEN_NEXT: NEXT });
+    expect(finding(during)?.[1]).toBe("warn");
+    expect(finding(during)?.[2]).toContain("rotation is under way");
+    expect(during).not.toContain(NEXT);
+    expect(during).not.toContain(API_TOKEN);
+    expect(finding(await page({ API_TOKEN_NEXT: API_TOKEN }))?.[2]).toContain("The same as API_TOKEN");
+  });
+});
+
 describe("the settings page lists sessions; revoke ends one", () => {
   it("shows each session's browser, address and times, and this browser's own; revoking another ends it there", async () => {
     const mine = await signIn({ userAgent: "Browser Mine/1.0", address: "192.0.2.10" });
