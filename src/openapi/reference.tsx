@@ -33,6 +33,7 @@ Scalar.createApiReference("#app", {
   documentDownloadType: "json",
   defaultOpenAllTags: true,
   persistAuth: false,
+  authentication: { preferredSecurityScheme: "bearerAuth" },
 });
 `;
 
