@@ -194,8 +194,8 @@ dashboard
   // Same-origin only: a cross-site form cannot sign a browser in to someone else's session.
   // A bounded body (README, "Security"), and a wrong token counts against the address.
   .post("/sign-in", sameOrigin, signInBodyLimit, async (c) => {
-    const tokens = acceptedTokens(c.env);
     if (!readConfig(c.env).API_TOKEN) return c.html(<SignInPage closed />, 503);
+    const tokens = acceptedTokens(c.env);
     const form = SignInForm.safeParse(await c.req.parseBody());
     const token = form.success ? await matchingToken(form.data.token, tokens) : null;
     if (token === null) {
