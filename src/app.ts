@@ -10,6 +10,9 @@ import type { AppEnv } from "./http/types";
 import { allowedMethods } from "./middleware/allowed-methods";
 import { requestLog } from "./middleware/request-log";
 import { callbacks } from "./routes/callbacks";
+import { openApiDocument } from "./openapi/document";
+import { reference } from "./openapi/reference";
+import { docs } from "./openapi/routes";
 
 export const app: Hono<AppEnv> = new Hono<AppEnv>();
 
@@ -18,7 +21,7 @@ app
   // 405 with Allow from the routes this app itself serves (read when the first request comes).
   .use(allowedMethods(() => app.routes))
   // Unusable settings make it 503 without naming them (the settings page does, behind sign-in).
-  .get("/healthz", (c) => {
+  .get("/healthz", docs.healthz, (c) => {
     try {
       readConfig(c.env);
     } catch (err) {
@@ -27,6 +30,9 @@ app
     }
     return c.json({ ok: true });
   })
+  // The API described (README, "API description"): public, it holds no secret.
+  .get("/openapi.json", docs.openapi, async (c) => c.json(await openApiDocument(app as never, c.env, c.req.url), 200, { "cache-control": "public, max-age=300" }))
+  .route("/", reference)
   .route("/callbacks", callbacks)
   .route("/", api)
   .route("/", dashboard)

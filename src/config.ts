@@ -59,6 +59,8 @@ const ConfigSchema = z.object({
   WEBHOOK_HMAC_KEY: optionalSecret,
   CALLBACK_TOKEN: optionalSecret,
   API_TOKEN: optionalSecret,
+  /** A second accepted API token, for rotating API_TOKEN without a gap (README, "Security"). */
+  API_TOKEN_NEXT: optionalSecret,
   PUBLIC_URL: z
     .string()
     .optional()

@@ -121,6 +121,18 @@ ul.files { list-style:none; margin:0; padding:0; }
   .copy { flex-basis:100%; }
   .counts .count { min-width:0; }
 }
+/* The settings page's active sessions: a table, one card per session on a phone. */
+table.session-list { width:100%; border-collapse:collapse; background:var(--card); border:1px solid var(--line); border-radius:10px; margin-bottom:.75rem; }
+table.session-list th, table.session-list td { text-align:left; padding:.5rem .75rem; border-bottom:1px solid var(--line); vertical-align:top; }
+table.session-list th { font-size:.8rem; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); background:#fafbfc; }
+table.session-list tr[data-current] td { background:#f5f8ff; }
+@media (max-width: 600px) {
+  table.session-list, table.session-list tbody, table.session-list tr, table.session-list td { display:block; width:100%; }
+  table.session-list thead { display:none; }
+  table.session-list td { border:0; padding:.2rem .75rem; overflow-wrap:anywhere; }
+  table.session-list tr { border-bottom:1px solid var(--line); padding:.4rem 0; }
+  table.session-list td[data-label]::before { content:attr(data-label) ": "; color:var(--muted); font-size:.8rem; }
+}
 `;
 
 export const DASHBOARD_JS = `

@@ -28,11 +28,14 @@ import { SettingsPage } from "./pages/settings";
 import { SignInPage } from "./pages/sign-in";
 import { NOTICES, TaskPage } from "./pages/task";
 import { TaskListPage } from "./pages/tasks";
-import { endSession, readSession, startSession, tokenMatches } from "./session";
+import { acceptedTokens, clientAddress, endAllSessions, endSession, forgetCookie, listSessions, readSession, revokeSession, startSession } from "./session";
+import { bodyLimit } from "hono/body-limit";
+import { timingSafeEqual } from "hono/utils/buffer";
+import { countFailure } from "../middleware/guess-limit";
 import { checkSettings, effectiveSettings } from "./settings-check";
 
 /** Every path the dashboard answers (for its path-scoped middleware). */
-const PATHS = ["/", "/sign-in", "/sign-out", "/tasks", "/tasks/*", "/settings", "/retry-failed", "/assets/*", "/favicon.svg", "/favicon.ico"];
+const PATHS = ["/", "/sign-in", "/sign-out", "/sign-out-everywhere", "/tasks", "/tasks/*", "/settings", "/settings/*", "/retry-failed", "/assets/*", "/favicon.svg", "/favicon.ico"];
 const PAGE_SIZE = 25;
 /** "Needs attention" on the overview shows this many tasks. */
 const ATTENTION_SIZE = 10;
@@ -158,6 +161,22 @@ async function taskAction(c: Context<DashEnv>, act: (api: ReturnType<typeof apiF
   return c.redirect(`/tasks/${encodeURIComponent(taskId)}?notice=${done}`, 303);
 }
 
+/** The largest sign-in form read: a token of up to 1,024 characters fits many times over. */
+const SIGN_IN_MAX_BYTES = 8 * 1024;
+
+/** 413 for a larger sign-in body, as a page (README, "Security"). */
+const signInBodyLimit = bodyLimit({
+  maxSize: SIGN_IN_MAX_BYTES,
+  onError: (c) => c.html(<SignInPage error={`That sign-in form is larger than ${SIGN_IN_MAX_BYTES / 1024} KiB; send only the API token.`} />, 413),
+});
+
+/** The accepted token equal to `given` (compared in constant time with each), or null. */
+async function matchingToken(given: string, tokens: readonly string[]): Promise<string | null> {
+  let found: string | null = null;
+  for (const token of tokens) if ((await timingSafeEqual(given, token)) && found === null) found = token;
+  return found;
+}
+
 export const dashboard = new Hono<DashEnv>();
 for (const path of PATHS) dashboard.use(path, headers, noStore);
 
@@ -173,19 +192,44 @@ dashboard
     return c.html(<SignInPage closed={!readConfig(c.env).API_TOKEN} />);
   })
   // Same-origin only: a cross-site form cannot sign a browser in to someone else's session.
-  .post("/sign-in", sameOrigin, async (c) => {
-    const token = readConfig(c.env).API_TOKEN;
-    if (!token) return c.html(<SignInPage closed />, 503);
+  // A bounded body (README, "Security"), and a wrong token counts against the address.
+  .post("/sign-in", sameOrigin, signInBodyLimit, async (c) => {
+    if (!readConfig(c.env).API_TOKEN) return c.html(<SignInPage closed />, 503);
+    const tokens = acceptedTokens(c.env);
     const form = SignInForm.safeParse(await c.req.parseBody());
-    if (!form.success || !(await tokenMatches(form.data.token, token))) {
+    const token = form.success ? await matchingToken(form.data.token, tokens) : null;
+    if (token === null) {
+      const counted = await countFailure(c);
+      if (counted.limited) {
+        c.header("retry-after", String(counted.retryAfter));
+        return c.html(<SignInPage error={`Too many failed sign-ins from this address (${clientAddress(c)}). Try again in ${counted.retryAfter} seconds.`} />, 429);
+      }
       return c.html(<SignInPage error="That is not this worker's API token." />, 401);
     }
     await startSession(c, token);
     return c.redirect("/", 303);
   })
-  .post("/sign-out", sameOrigin, requireSession, formToken, (c) => {
-    endSession(c);
+  // The session's row goes: a copy of the cookie taken before opens nothing after this.
+  .post("/sign-out", sameOrigin, requireSession, formToken, async (c) => {
+    await endSession(c, c.get("session"));
     return c.redirect("/sign-in", 303);
+  })
+  // Every session of every browser ends, this one's too.
+  .post("/sign-out-everywhere", sameOrigin, requireSession, formToken, async (c) => {
+    await endAllSessions(c.env);
+    forgetCookie(c);
+    return c.redirect("/sign-in", 303);
+  })
+  // One session of the settings page's list ends; revoking this browser's own signs it out.
+  .post("/settings/sessions/revoke", sameOrigin, requireSession, formToken, async (c) => {
+    const form = await c.req.parseBody();
+    const key = typeof form.session === "string" ? form.session : "";
+    const revoked = await revokeSession(c.env, key);
+    if (revoked && key === c.get("session").key) {
+      forgetCookie(c);
+      return c.redirect("/sign-in", 303);
+    }
+    return c.redirect(`/settings?notice=${revoked ? "revoked" : "revoke-gone"}`, 303);
   })
 
   .get("/", requireSession, async (c) => {
@@ -289,8 +333,18 @@ dashboard
       return c.redirect(`${to}notice=bulk-failed`, 303);
     }
   })
-  .get("/settings", requireSession, (c) =>
-    c.html(<SettingsPage csrf={c.get("session").csrf} findings={checkSettings(c.env)} effective={effectiveSettings(c.env)} />),
+  .get("/settings", requireSession, async (c) =>
+    c.html(
+      <SettingsPage
+        csrf={c.get("session").csrf}
+        findings={checkSettings(c.env)}
+        effective={effectiveSettings(c.env)}
+        sessions={await listSessions(c.env)}
+        current={c.get("session").key}
+        notice={c.req.query("notice")}
+        now={Date.now()}
+      />,
+    ),
   )
 
   // A person's browser gets an HTML page, never the API's JSON error shape.

@@ -104,6 +104,7 @@ export function checkSettings(env: object): Finding[] {
   };
 
   secret("API_TOKEN", { message: "Not set: the API and this dashboard are closed.", fix: SECRET_ADVICE.API_TOKEN });
+  rotation(config, out);
   if (!config.WEBHOOK_HMAC_KEY && config.CALLBACK_TOKEN) {
     out.push({
       name: "WEBHOOK_HMAC_KEY",
@@ -168,4 +169,14 @@ export function checkSettings(env: object): Finding[] {
     out.push({ name: "SUNO_API_BASE", level: "warn", message: `Points at ${safeUrl(config.SUNO_API_BASE)}, not the provider.`, fix: "Remove it (default https://api.sunoapi.org) unless you mean a test double." });
   }
   return out;
+}
+
+/** API_TOKEN_NEXT, when set: a rotation under way (README, "Security" → "Rotating the API token"). */
+function rotation(config: Config, out: Finding[]): void {
+  const next = config.API_TOKEN_NEXT;
+  if (!next) return;
+  const finish = "Once every client uses it: wrangler secret put API_TOKEN (the new value), then wrangler secret delete API_TOKEN_NEXT.";
+  if (next === config.API_TOKEN) out.push({ name: "API_TOKEN_NEXT", level: "warn", message: "The same as API_TOKEN: nothing is being rotated.", fix: "wrangler secret delete API_TOKEN_NEXT" });
+  else if (next.length < 24) out.push({ name: "API_TOKEN_NEXT", level: "warn", message: `Only ${next.length} characters long; easy to guess.`, fix: "Use 32 or more random characters." });
+  else out.push({ name: "API_TOKEN_NEXT", level: "warn", message: "Set: a second API token is accepted beside API_TOKEN while a rotation is under way.", fix: finish });
 }

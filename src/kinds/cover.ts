@@ -21,6 +21,7 @@ function offers(images: string[]): FileOffer[] {
 
 export const cover: Kind = {
   name: "cover",
+  callbackSchema: Callback,
   maxCallbackBytes: URL_CALLBACK_BYTES,
   recordInfoPath: "/api/v1/suno/cover/record-info",
 

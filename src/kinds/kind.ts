@@ -5,6 +5,8 @@
 // runner, the cron, downloads, announcements, the dashboard — is generic over this interface.
 // Pure: zod schemas and functions, no I/O.
 
+import type { z } from "zod";
+
 export const KIND_NAMES = ["wav", "music", "stems", "video", "cover", "midi", "lyrics"] as const;
 export type KindName = (typeof KIND_NAMES)[number];
 
@@ -59,6 +61,8 @@ export interface Kind {
   readonly maxCallbackBytes: number;
   /** A callback body (already JSON) → its task id and what it says, or why it is not one. */
   parseCallback(json: unknown): CallbackParse;
+  /** The zod schema parseCallback validates with: the OpenAPI document describes the body from it. */
+  readonly callbackSchema: z.ZodType;
   /** `GET {SUNO_API_BASE}{recordInfoPath}?taskId=<id>` polls a task of this kind. */
   readonly recordInfoPath: string;
   /** record-info's `data` about task `taskId` → what it says about the task. */

@@ -31,6 +31,7 @@ function offers(items: z.output<typeof Item>[]): FileOffer[] {
 
 export const lyrics: Kind = {
   name: "lyrics",
+  callbackSchema: Callback,
   maxCallbackBytes: INLINE_CALLBACK_BYTES,
   recordInfoPath: "/api/v1/lyrics/record-info",
 

@@ -61,6 +61,7 @@ function offers(data: Record<string, unknown>): FileOffer[] {
 
 export const midi: Kind = {
   name: "midi",
+  callbackSchema: Callback,
   maxCallbackBytes: INLINE_CALLBACK_BYTES,
   recordInfoPath: "/api/v1/midi/record-info",
 

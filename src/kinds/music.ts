@@ -35,6 +35,7 @@ const STAGES: readonly string[] = ["text", "first", "complete"];
 
 export const music: Kind = {
   name: "music",
+  callbackSchema: Callback,
   maxCallbackBytes: URL_CALLBACK_BYTES,
   recordInfoPath: "/api/v1/generate/record-info",
 

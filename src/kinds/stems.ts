@@ -35,6 +35,7 @@ function stemFiles(info: Record<string, unknown>, pattern: RegExp): FileOffer[] 
 
 export const stems: Kind = {
   name: "stems",
+  callbackSchema: Callback,
   maxCallbackBytes: URL_CALLBACK_BYTES,
   recordInfoPath: "/api/v1/vocal-removal/record-info",
 

@@ -14,6 +14,7 @@ function offer(url: string): FileOffer {
 
 export const video: Kind = {
   name: "video",
+  callbackSchema: Callback,
   maxCallbackBytes: URL_CALLBACK_BYTES,
   recordInfoPath: "/api/v1/mp4/record-info",
 

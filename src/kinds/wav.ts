@@ -20,6 +20,7 @@ function offer(taskId: string, url: string): FileOffer {
 
 export const wav: Kind = {
   name: "wav",
+  callbackSchema: Callback,
   maxCallbackBytes: URL_CALLBACK_BYTES,
   recordInfoPath: "/api/v1/wav/record-info",
 

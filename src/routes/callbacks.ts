@@ -14,6 +14,7 @@ import { requireJson } from "../middleware/require-json";
 import { verifyCallback } from "../middleware/verify-callback";
 import { shardFor } from "../shard/shards";
 import { stageSaid } from "../storage/staging";
+import { docs } from "../openapi/routes";
 
 function route(kind: Kind) {
   return [
@@ -31,7 +32,7 @@ function route(kind: Kind) {
 export const callbacks = new Hono<AppEnv>();
 
 for (const kind of Object.values(KINDS)) {
-  callbacks.post(`/${kind.name}`, ...route(kind), async (c) => {
+  callbacks.post(`/${kind.name}`, docs.callback(kind, kind.callbackSchema), ...route(kind), async (c) => {
     const { taskId, said, signedAt } = c.get("callback");
     const staged = await stageSaid(c.env.BUCKET, kind.name, taskId, said);
     // Content staged for it that the task does not need goes again, from the shard's alarm.

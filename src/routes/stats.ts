@@ -5,5 +5,6 @@ import { Hono } from "hono";
 import type { AppEnv } from "../http/types";
 import { apiAuth } from "../middleware/api-auth";
 import { countTasks } from "../shard/list";
+import { docs } from "../openapi/routes";
 
-export const stats = new Hono<AppEnv>().use("*", apiAuth()).get("/", async (c) => c.json({ counts: await countTasks(c.env) }));
+export const stats = new Hono<AppEnv>().use("*", apiAuth()).get("/", docs.stats, async (c) => c.json({ counts: await countTasks(c.env) }));

@@ -17,10 +17,12 @@ import { apiAuth } from "../middleware/api-auth";
 import { readJson, requireJson } from "../middleware/require-json";
 import { decodeCursor, listTasks } from "../shard/list";
 import { shard, SHARD_COUNT, shardFor, submissionShard } from "../shard/shards";
-import { peaksKey, TASK_ID_PATTERN, TaskId } from "../storage/layout";
+import { peaksKey, TASK_ID_PATTERN } from "../storage/layout";
 import { KIND_NAMES } from "../kinds/kind";
 import { TASK_STATES } from "../task/machine";
 import type { FileView, TaskView } from "../task/view";
+import { docs } from "../openapi/routes";
+import { FileParams, TaskParams, validParams, validQuery } from "../openapi/validate";
 
 const SubmitBody = z.object({
   taskId: z.string().min(1).max(256),
@@ -61,10 +63,6 @@ function parseOr400<T extends z.ZodType>(schema: T, value: unknown, what: string
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   throw apiError(400, `invalid_${what}`, firstIssue(r.error));
-}
-
-function taskIdParam(raw: string): string {
-  return parseOr400(TaskId, raw, "task_id");
 }
 
 function notFound(taskId: string, deleted = false): HTTPException {
@@ -109,28 +107,27 @@ function kindMismatch(taskId: string, kind: string): HTTPException {
 export const tasks = new Hono<AppEnv>()
   // Downloads first: the only routes a signed link may open.
   // The task decides, not the bucket: nothing is served for a deleted task or a file not stored.
-  .on(["GET", "HEAD"], "/:taskId/wav", apiAuth({ allowSignedLink: true }), async (c) => {
-    const task = await taskOr404(c.env, taskIdParam(c.req.param("taskId")));
+  .on(["GET", "HEAD"], "/:taskId/wav", docs.wav, apiAuth({ allowSignedLink: true }), validParams(TaskParams), async (c) => {
+    const task = await taskOr404(c.env, c.req.valid("param").taskId);
     const wav = storedWavOr404(task);
     return serveFile(c.env.BUCKET, { key: wav.key, contentType: wav.contentType, filename: wav.name }, c.req.raw);
   })
-  .on(["GET", "HEAD"], "/:taskId/files/:name", apiAuth({ allowSignedLink: true }), async (c) => {
-    const task = await taskOr404(c.env, taskIdParam(c.req.param("taskId")));
-    const file = storedFileOr404(task, c.req.param("name"));
+  .on(["GET", "HEAD"], "/:taskId/files/:name", docs.file, apiAuth({ allowSignedLink: true }), validParams(FileParams), async (c) => {
+    const task = await taskOr404(c.env, c.req.valid("param").taskId);
+    const file = storedFileOr404(task, c.req.valid("param").name);
     return serveFile(c.env.BUCKET, { key: file.key, contentType: file.contentType, filename: file.name }, c.req.raw);
   })
   .use("*", apiAuth())
 
   // Before the /:taskId routes: "retry" here is this route, never a task id.
-  .post("/retry", async (c) => {
-    parseOr400(BulkRetryQuery, c.req.query(), "query");
+  .post("/retry", docs.bulkRetry, validQuery(BulkRetryQuery), async (c) => {
     const rounds = await Promise.all(Array.from({ length: SHARD_COUNT }, (_, n) => shard(c.env, n).retryFailed(BULK_RETRY_PER_SHARD)));
     const retried = rounds.reduce((sum, r) => sum + r.retried, 0);
     const remaining = rounds.reduce((sum, r) => sum + r.remaining, 0);
     return c.json({ retried, remaining, more: remaining > 0 }, 202);
   })
 
-  .post("/", requireJson(), bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
+  .post("/", docs.submit(SubmitBody), requireJson(), bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
     const body = parseOr400(SubmitBody, await readJson(c.req.raw), "body");
     const config = readConfig(c.env);
     const callBackUrl = publicUrl(config, c.req.url, "/callbacks/wav");
@@ -161,8 +158,8 @@ export const tasks = new Hono<AppEnv>()
     return c.json(registered.task, submitted.created ? 202 : 200);
   })
 
-  .put("/:taskId", bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
-    const taskId = taskIdParam(c.req.param("taskId"));
+  .put("/:taskId", docs.register(RegisterBody), validParams(TaskParams), bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
+    const taskId = c.req.valid("param").taskId;
     const raw = await c.req.text();
     let json: unknown;
     if (raw.trim() !== "") {
@@ -179,19 +176,19 @@ export const tasks = new Hono<AppEnv>()
     return c.json(registered.task, registered.created ? 201 : 200);
   })
 
-  .get("/", async (c) => {
-    const q = parseOr400(ListQuery, c.req.query(), "query");
+  .get("/", docs.list, validQuery(ListQuery), async (c) => {
+    const q = c.req.valid("query");
     const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     if (cursor === null) throw apiError(400, "invalid_query", "cursor: not a cursor this API returned");
     return c.json(await listTasks(c.env, { state: q.state, kind: q.kind, audioId: q.audioId, limit: q.limit, cursor }));
   })
 
-  .get("/:taskId", async (c) => {
-    return c.json(await taskOr404(c.env, taskIdParam(c.req.param("taskId"))));
+  .get("/:taskId", docs.get, validParams(TaskParams), async (c) => {
+    return c.json(await taskOr404(c.env, c.req.valid("param").taskId));
   })
 
-  .delete("/:taskId", async (c) => {
-    const taskId = taskIdParam(c.req.param("taskId"));
+  .delete("/:taskId", docs.delete, validParams(TaskParams), async (c) => {
+    const taskId = c.req.valid("param").taskId;
     if (!(await shardFor(c.env, taskId).delete(taskId))) {
       await taskOr404(c.env, taskId); // says not_found or deleted
       throw notFound(taskId);
@@ -199,18 +196,18 @@ export const tasks = new Hono<AppEnv>()
     return c.body(null, 204);
   })
 
-  .get("/:taskId/link", async (c) => {
-    const taskId = taskIdParam(c.req.param("taskId"));
-    const { ttl } = parseOr400(LinkQuery, c.req.query(), "query");
+  .get("/:taskId/link", docs.wavLink, validParams(TaskParams), validQuery(LinkQuery), async (c) => {
+    const taskId = c.req.valid("param").taskId;
+    const { ttl } = c.req.valid("query");
     storedWavOr404(await taskOr404(c.env, taskId));
     const config = readConfig(c.env);
     return c.json(await makeDownloadLink(config.API_TOKEN!, publicUrl(config, c.req.url, ""), wavPath(taskId), ttl));
   })
 
   // A stored WAV's waveform (README, "Waveforms"): audiowaveform's JSON, kept beside the file.
-  .get("/:taskId/files/:name/peaks", async (c) => {
-    const taskId = taskIdParam(c.req.param("taskId"));
-    const file = storedFileOr404(await taskOr404(c.env, taskId), c.req.param("name"));
+  .get("/:taskId/files/:name/peaks", docs.peaks, validParams(FileParams), async (c) => {
+    const { taskId, name } = c.req.valid("param");
+    const file = storedFileOr404(await taskOr404(c.env, taskId), name);
     if (!file.waveform?.available) {
       const why = file.waveform && !file.waveform.available ? file.waveform.reason : "only WAVs get a waveform";
       throw apiError(404, "no_waveform", `${file.name} has no waveform: ${why}.`);
@@ -220,31 +217,31 @@ export const tasks = new Hono<AppEnv>()
     return new Response(peaks.body, { headers: { "content-type": "application/json", "cache-control": "private, max-age=3600" } });
   })
 
-  .get("/:taskId/files/:name/link", async (c) => {
-    const taskId = taskIdParam(c.req.param("taskId"));
-    const { ttl } = parseOr400(LinkQuery, c.req.query(), "query");
-    const file = storedFileOr404(await taskOr404(c.env, taskId), c.req.param("name"));
+  .get("/:taskId/files/:name/link", docs.fileLink, validParams(FileParams), validQuery(LinkQuery), async (c) => {
+    const { taskId, name } = c.req.valid("param");
+    const { ttl } = c.req.valid("query");
+    const file = storedFileOr404(await taskOr404(c.env, taskId), name);
     const config = readConfig(c.env);
     return c.json(await makeDownloadLink(config.API_TOKEN!, publicUrl(config, c.req.url, ""), filePath(taskId, file.name), ttl));
   })
 
-  .get("/:taskId/events", async (c) => {
-    const taskId = taskIdParam(c.req.param("taskId"));
+  .get("/:taskId/events", docs.events, validParams(TaskParams), async (c) => {
+    const taskId = c.req.valid("param").taskId;
     const events = await shardFor(c.env, taskId).history(taskId);
     if (events === null) await taskOr404(c.env, taskId);
     return c.json({ events });
   })
 
-  .post("/:taskId/retry", async (c) => {
-    const taskId = taskIdParam(c.req.param("taskId"));
+  .post("/:taskId/retry", docs.retry, validParams(TaskParams), async (c) => {
+    const taskId = c.req.valid("param").taskId;
     const r = await shardFor(c.env, taskId).retry(taskId);
     if (r === null) await taskOr404(c.env, taskId);
     if (r && "alreadyStored" in r) throw apiError(409, "already_stored", `Task ${taskId} is stored; there is nothing to retry.`);
     return c.json(r!.task, 202);
   })
 
-  .post("/:taskId/notify", async (c) => {
-    const taskId = taskIdParam(c.req.param("taskId"));
+  .post("/:taskId/notify", docs.notify, validParams(TaskParams), async (c) => {
+    const taskId = c.req.valid("param").taskId;
     if (!readConfig(c.env).NOTIFY_URL) {
       await taskOr404(c.env, taskId); // an unknown task is 404 first
       throw notificationsOff();

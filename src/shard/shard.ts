@@ -26,6 +26,7 @@ import { toView, type TaskView } from "../task/view";
 import { peaksKey } from "../storage/layout";
 import { shardFor } from "./shards";
 import { ShardStore, type ListQuery } from "./store";
+import { SessionStore, type SessionRow } from "./store";
 
 /** A shard polls at most this many tasks per tick, well inside a Worker's subrequest limit. */
 export const MAX_POLLS_PER_SHARD = 40;
@@ -38,6 +39,8 @@ const MAX_RUNS_PER_ALARM = 50;
 const RUN_CONCURRENCY = 8;
 /** How soon an alarm that found the settings unusable looks again. */
 const MISCONFIGURED_RETRY_MS = 5 * 60_000;
+/** A session's "last seen" is written at most this often (README, "Dashboard"). */
+const SESSION_SEEN_RESOLUTION_MS = 60_000;
 /** R2 objects removed per alarm (one batch delete). */
 const REMOVALS_PER_ALARM = 500;
 
@@ -58,12 +61,15 @@ export type KindMismatch = { kindMismatch: KindName };
 
 export class TaskShard extends DurableObject<Env> {
   private readonly store: ShardStore;
+  /** Dashboard sessions whose id hashes here (README, "Dashboard"). */
+  private readonly sessions: SessionStore;
   /** Submissions in flight here, so concurrent duplicates share one provider call. */
   private readonly submitting = new Map<string, Promise<{ wavTaskId: string }>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new ShardStore(ctx.storage.sql);
+    this.sessions = new SessionStore(ctx.storage.sql);
   }
 
   // ── The acknowledgement path ────────────────────────────────────────────────────────────
@@ -461,6 +467,7 @@ export class TaskShard extends DurableObject<Env> {
     await Promise.all(Array.from({ length: POLL_CONCURRENCY }, worker));
     // A lost alarm is found here at the latest: due runs get their alarm back.
     await this.armAlarm();
+    this.sessions.prune(now, null); // expired dashboard sessions go within a minute
     return report;
   }
 
@@ -571,6 +578,44 @@ export class TaskShard extends DurableObject<Env> {
       notify: Boolean(c.NOTIFY_URL),
       newMessageId,
     };
+  }
+
+  // ── Dashboard sessions (README, "Dashboard" → "How a session works") ────────────────────
+  // `id` is the SHA-256 of the cookie's session id; `fps` the fingerprints of the API tokens
+  // accepted now: a session started with a token no longer accepted has ended.
+
+  async startSession(row: SessionRow, fps: string[]): Promise<void> {
+    this.sessions.prune(row.createdAt, fps);
+    this.sessions.insert(row);
+  }
+
+  /** The live session, its last-seen time written at most once a minute; null (and gone) once ended. */
+  async session(id: string, fps: string[], now: number): Promise<SessionRow | null> {
+    const row = this.sessions.get(id);
+    if (!row) return null;
+    if (row.expiresAt <= now || !fps.includes(row.tokenFp)) {
+      this.sessions.delete(id);
+      return null;
+    }
+    if (now - row.lastSeen >= SESSION_SEEN_RESOLUTION_MS) {
+      this.sessions.touch(id, now);
+      row.lastSeen = now;
+    }
+    return row;
+  }
+
+  async endSession(id: string): Promise<boolean> {
+    return this.sessions.delete(id);
+  }
+
+  /** This shard's live sessions (ended ones are removed first). */
+  async liveSessions(fps: string[], now: number): Promise<SessionRow[]> {
+    this.sessions.prune(now, fps);
+    return this.sessions.all();
+  }
+
+  async endAllSessions(): Promise<number> {
+    return this.sessions.deleteAll();
   }
 }
 

@@ -323,3 +323,95 @@ function minOf(...values: (number | null)[]): number | null {
   const present = values.filter((v): v is number => v !== null);
   return present.length ? Math.min(...present) : null;
 }
+
+// ── Dashboard sessions (README, "Dashboard" → "How a session works") ─────────────────────────
+// A session lives in the shard its id hashes to (../dashboard/sessions.ts), beside the tasks:
+// no object of its own, and nothing on the callback path reads it.
+
+const SESSION_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS sessions (
+     id          TEXT PRIMARY KEY,  -- SHA-256 (hex) of the cookie's session id; the id itself is never stored
+     token_fp    TEXT    NOT NULL,  -- fingerprint of the API token it was started with (HMAC, not the token)
+     created_at  INTEGER NOT NULL,
+     expires_at  INTEGER NOT NULL,
+     last_seen   INTEGER NOT NULL,  -- written at most once a minute
+     user_agent  TEXT    NOT NULL,  -- cut to 256 characters
+     address     TEXT    NOT NULL   -- CF-Connecting-IP at sign-in
+   ) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS sessions_expires ON sessions (expires_at)`,
+];
+
+export interface SessionRow {
+  id: string;
+  tokenFp: string;
+  createdAt: number;
+  expiresAt: number;
+  lastSeen: number;
+  userAgent: string;
+  address: string;
+}
+
+type SessionSqlRow = { id: string; token_fp: string; created_at: number; expires_at: number; last_seen: number; user_agent: string; address: string };
+
+const sessionOf = (r: SessionSqlRow): SessionRow => ({
+  id: r.id,
+  tokenFp: r.token_fp,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  lastSeen: r.last_seen,
+  userAgent: r.user_agent,
+  address: r.address,
+});
+
+/** One shard's dashboard sessions. */
+export class SessionStore {
+  constructor(private readonly sql: SqlStorage) {
+    for (const statement of SESSION_SCHEMA) sql.exec(statement);
+  }
+
+  insert(s: SessionRow): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO sessions (id, token_fp, created_at, expires_at, last_seen, user_agent, address) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      s.id,
+      s.tokenFp,
+      s.createdAt,
+      s.expiresAt,
+      s.lastSeen,
+      s.userAgent,
+      s.address,
+    );
+  }
+
+  get(id: string): SessionRow | null {
+    const row = this.sql.exec<SessionSqlRow>("SELECT * FROM sessions WHERE id = ?", id).toArray()[0];
+    return row ? sessionOf(row) : null;
+  }
+
+  touch(id: string, at: number): void {
+    this.sql.exec("UPDATE sessions SET last_seen = ? WHERE id = ?", at, id);
+  }
+
+  delete(id: string): boolean {
+    return this.sql.exec("DELETE FROM sessions WHERE id = ? RETURNING id", id).toArray().length > 0;
+  }
+
+  /** Every session, oldest first. */
+  all(): SessionRow[] {
+    return this.sql.exec<SessionSqlRow>("SELECT * FROM sessions ORDER BY created_at, id").toArray().map(sessionOf);
+  }
+
+  /** Removes the sessions expired by `now`, and those started with a token no longer accepted. */
+  prune(now: number, acceptedFps: readonly string[] | null): number {
+    let n = this.sql.exec("DELETE FROM sessions WHERE expires_at <= ? RETURNING id", now).toArray().length;
+    if (acceptedFps !== null) {
+      const marks = acceptedFps.map(() => "?").join(", ");
+      const sql = acceptedFps.length ? `DELETE FROM sessions WHERE token_fp NOT IN (${marks}) RETURNING id` : "DELETE FROM sessions RETURNING id";
+      n += this.sql.exec(sql, ...acceptedFps).toArray().length;
+    }
+    return n;
+  }
+
+  deleteAll(): number {
+    return this.sql.exec("DELETE FROM sessions RETURNING id").toArray().length;
+  }
+}

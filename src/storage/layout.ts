@@ -39,6 +39,22 @@
 //                           needed), retried from the alarm until removed
 //   table submissions       (music_task_id, audio_id) → wav_task_id, in the pair's shard
 //                           (fnv1a("submission\n<musicTaskId>\n<audioId>") % 32): submit once
+//   table sessions          dashboard sessions (../dashboard/session.ts), in the shard
+//                           fnv1a("session\n<id>") % 32 where id = hex SHA-256 of the cookie's
+//                           random session id (the id itself is stored nowhere): token_fp (an HMAC
+//                           fingerprint of the API token it was started with), created_at,
+//                           expires_at (+8 h), last_seen (written at most once a minute),
+//                           user_agent (≤ 256 chars), address (CF-Connecting-IP). Deleted at
+//                           sign-out, revoke, "sign out everywhere", expiry (when read, and by the
+//                           shard's tick) and once token_fp is no accepted token's. index (expires_at)
+//
+// Rate Limiting binding GUESS_LIMITER (wrangler.toml [[ratelimits]]): counters keyed
+//   "guess:<CF-Connecting-IP>" of failed sign-ins and API requests without a valid token
+//   (../middleware/guess-limit); kept by the platform, per 60 s window.
+//
+// Static assets (binding ASSETS, wrangler.toml [assets], directory public/, not committed):
+//   api-reference/scalar.js  Scalar's standalone bundle, copied from node_modules by npm install
+//                            (tools/vendor-assets.mjs); served by ../openapi/reference.tsx.
 //
 // Durable Object TaskRunner (binding RUNNERS), one per task that needs outbound work, id from
 //   newUniqueId() kept in the task's row (../runner/runner.ts).

@@ -51,6 +51,7 @@ export function Layout(props: {
                 <a href="/settings" aria-current={props.nav === "settings" ? "page" : undefined}>
                   Settings
                 </a>
+                <a href="/api-reference">API</a>
                 <form method="post" action="/sign-out" class="inline">
                   <CsrfField token={props.csrf} />
                   <button type="submit" class="link">

@@ -1,16 +1,20 @@
-// Guards /api/*: the bearer API_TOKEN (Hono's bearer-auth, constant-time), or, where a route
-// allows it, a valid signed download link instead.
+// Guards /api/*: the bearer API_TOKEN or API_TOKEN_NEXT (Hono's bearer-auth, constant-time), or,
+// where a route allows it, a valid signed download link instead (signed with API_TOKEN's key only).
+// A missing, malformed or wrong token counts against the client's address (../guess-limit): past
+// the limit it is answered 429 instead of 401 (README, "Security" → "Rate limits").
 
+import type { Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { createMiddleware } from "hono/factory";
 import { readConfig } from "../../config";
 import { verifyLink } from "../../download/signed-link";
 import { apiError, errorBody } from "../../http/errors";
 import type { AppEnv } from "../../http/types";
+import { countFailure, tooManyGuesses } from "../guess-limit";
 
 export const apiAuth = (opts: { allowSignedLink?: boolean } = {}) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const token = readConfig(c.env).API_TOKEN;
+    const { API_TOKEN: token, API_TOKEN_NEXT: nextToken } = readConfig(c.env);
     if (!token) {
       throw apiError(503, "api_token_not_configured", "The API is closed until API_TOKEN is set (wrangler secret put API_TOKEN).");
     }
@@ -20,7 +24,7 @@ export const apiAuth = (opts: { allowSignedLink?: boolean } = {}) =>
       return next();
     }
     return bearerAuth<AppEnv>({
-      token,
+      token: nextToken ? [token, nextToken] : token,
       noAuthenticationHeader: { message: unauthorized("Send Authorization: Bearer <API_TOKEN>.") },
       // Hono answers a malformed header (no "Bearer ", odd characters) with 400; README ("Routes") promises 401
       // for missing, malformed and wrong alike. A Response as the message sets the status.
@@ -29,7 +33,11 @@ export const apiAuth = (opts: { allowSignedLink?: boolean } = {}) =>
     })(c, next);
   });
 
-/** bearerAuth adds its WWW-Authenticate challenge (Bearer ...) to this response. */
-function unauthorized(message: string): () => Response {
-  return () => Response.json(errorBody("unauthorized", message), { status: 401 });
+/** bearerAuth adds its WWW-Authenticate challenge (Bearer ...) to this response; the failure counts first. */
+function unauthorized(message: string): (c: Context<AppEnv>) => Promise<Response> {
+  return async (c) => {
+    const counted = await countFailure(c);
+    if (counted.limited) return tooManyGuesses(counted.retryAfter);
+    return Response.json(errorBody("unauthorized", message), { status: 401 });
+  };
 }

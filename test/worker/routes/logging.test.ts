@@ -114,4 +114,36 @@ describe("logging", () => {
     // One line per request sent here (waitForState's own calls go through another entry point).
     expect(requestLines.length).toBeGreaterThanOrEqual(answers.length);
   });
+
+  it("API_TOKEN_NEXT, sign-in (right, wrong, limited), sessions and /openapi.json: no token and no session id in a log line or another answer", async () => {
+    answers.length = 0;
+    const NEXT = "next-api-token-9c1d7e3f5a2b";
+    const settings = { ...SETTINGS, API_TOKEN_NEXT: NEXT };
+    const form = (token: string) => ({
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN, "sec-fetch-site": "same-origin", "cf-connecting-ip": "198.51.100.200" },
+      body: new URLSearchParams({ token }).toString(),
+      redirect: "manual" as const,
+    });
+    expect((await send("/api/stats", bearer(NEXT), settings)).status).toBe(200);
+    expect((await send("/api/stats", bearer(`${NEXT}-wrong`), settings)).status).toBe(401);
+    // The sign-in answer is the one place the session id belongs (Set-Cookie): kept out of the search.
+    const signedIn = await callWith(settings, "/sign-in", form(NEXT));
+    expect(signedIn.status).toBe(303);
+    const cookie = signedIn.headers.get("set-cookie")!.split(";")[0]!;
+    const sessionId = cookie.slice(cookie.indexOf("=") + 1);
+    expect((await send("/settings", { headers: { cookie } }, settings)).status).toBe(200);
+    // Rate-limit windows are counted on the wall clock: not across a window's end.
+    const into = (Date.now() / 1000) % 60;
+    if (into > 50) await new Promise((r) => setTimeout(r, (61 - into) * 1000));
+    for (let i = 0; i < 11; i++) await send("/sign-in", form(`${NEXT}-guess-${i}`), settings);
+    expect(answers.at(-1)).toMatch(/^429 /);
+    expect((await send("/openapi.json", {}, settings)).status).toBe(200);
+
+    const lines = logged.map((args) => args.map(stringify).join(" "));
+    for (const secret of [...SECRETS, NEXT, sessionId]) {
+      for (const line of lines) expect(line, `a log line carries ${secret}`).not.toContain(secret);
+      for (const answer of answers) expect(answer, `an answer carries ${secret}`).not.toContain(secret);
+    }
+  });
 });
