@@ -54,7 +54,7 @@
 //
 // Static assets (binding ASSETS, wrangler.toml [assets], directory public/, not committed):
 //   api-reference/scalar.js  Scalar's standalone bundle, copied from node_modules by npm install
-//                            (tools/vendor-assets.mjs); served by ../openapi/reference.tsx.
+//                            (test/local/vendor-assets.mjs); served by ../openapi/reference.tsx.
 //
 // Durable Object TaskRunner (binding RUNNERS), one per task that needs outbound work, id from
 //   newUniqueId() kept in the task's row (../runner/runner.ts).

@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const pkgDir = join(root, "node_modules", "@scalar", "api-reference");
 const version = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")).version;
 const out = join(root, "public", "api-reference");
