@@ -113,9 +113,10 @@ ul.files { list-style:none; margin:0; padding:0; }
 .search-page .search { max-width:none; margin-bottom:.5rem; }
 .search-page .search input[type=search] { background:var(--card); color:var(--fg); border-color:var(--line); font-size:1rem; padding:.5rem .6rem; }
 .search-page .search input[type=search]::placeholder { color:var(--muted); }
+.search-page .search button { background:var(--accent); color:#fff; }
 .waveform { margin:0 0 .75rem; }
 .wave { display:block; width:100%; height:96px; background:#fafbfc; border:1px solid var(--line); border-radius:6px; cursor:pointer; }
-.wave:focus-visible { outline:2px solid var(--accent); outline-offset:2px; }
+.wave:focus { outline:none; } .wave:focus-visible { outline:2px solid var(--accent); outline-offset:2px; }
 .wave-peaks { fill:#5b7fd6; } .wave-mid { stroke:#c3cad6; stroke-width:1; }
 .wave-played { fill:#2455c3; fill-opacity:.16; } .wave-head { stroke:var(--accent); stroke-width:2; }
 .waveform figcaption { margin:.35rem 0 0; }
@@ -129,6 +130,7 @@ ul.files { list-style:none; margin:0; padding:0; }
 .chart.wide .chart-svg { min-width:560px; }
 .chart-svg .axis-text, .chart-svg .bar-value, .chart-svg .chart-empty { font:12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; fill:var(--muted); }
 .chart-svg .bar-value { fill:var(--fg); font-weight:600; } .chart-svg .chart-empty { font-size:14px; }
+.chart-svg.hbars { max-width:540px; } .chart-svg.hbars .axis-text { fill:var(--fg); }
 .chart-svg .grid { stroke:#e3e7ee; stroke-width:1; } .chart-svg .tick { stroke:#c3cad6; stroke-width:1; } .chart-svg .axis-line { stroke:#9aa3b2; stroke-width:1; }
 .bar-stored { fill:var(--stored); background:var(--stored); } .bar-failed { fill:var(--failed); background:var(--failed); }
 .bar-retried { fill:#e09f3e; background:#e09f3e; }

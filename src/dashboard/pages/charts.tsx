@@ -43,6 +43,8 @@ export function niceMax(n: number): number {
 // ── Tasks stored and failed per hour ──────────────────────────────────────────────────────
 
 const H = { left: 44, top: 10, plot: 150, bottom: 26, col: 5, bar: 4 };
+/** About how wide "Wed 30" is on the axis. */
+const DAY_LABEL_WIDTH = 48;
 
 function HourlyChart(props: { charts: Charts }) {
   const c = props.charts;
@@ -72,14 +74,19 @@ function HourlyChart(props: { charts: Charts }) {
               </text>
             </g>
           ))}
-          {midnights.map((m) => (
-            <g class="axis">
-              <line class="tick" x1={String(H.left + m.i * H.col)} x2={String(H.left + m.i * H.col)} y1={String(H.top)} y2={String(H.top + H.plot + 4)} />
-              <text class="axis-text" x={String(H.left + m.i * H.col + 3)} y={String(H.top + H.plot + 18)}>
-                {dayLabel(m.ms)}
-              </text>
-            </g>
-          ))}
+          {midnights.map((m) => {
+            const x = H.left + m.i * H.col;
+            // A day that began less than a label's width ago is named left of its line.
+            const left = x + DAY_LABEL_WIDTH > width - 8;
+            return (
+              <g class="axis">
+                <line class="tick" x1={String(x)} x2={String(x)} y1={String(H.top)} y2={String(H.top + H.plot + 4)} />
+                <text class="axis-text" x={String(left ? x - 3 : x + 3)} y={String(H.top + H.plot + 18)} text-anchor={left ? "end" : undefined}>
+                  {dayLabel(m.ms)}
+                </text>
+              </g>
+            );
+          })}
           {hours.map((h, i) => {
             if (h.stored + h.failed === 0) return null;
             const x = H.left + i * H.col + (H.col - H.bar) / 2;
@@ -120,9 +127,9 @@ function HourlyChart(props: { charts: Charts }) {
 // ── Time from registration to stored, p50 and p95 per day ─────────────────────────────────
 
 const D = { left: 56, top: 22, plot: 140, bottom: 38, col: 100, bar: 30 };
-/** The log axis's marks, in seconds; the bottom of the axis is 0.5 s. */
+/** The log axis's marks, in seconds; the bottom of the axis is 0.25 s (under a second still shows). */
 const LOG_TICKS = [1, 10, 60, 600, 3600, 21_600, 86_400, 604_800, 2_592_000];
-const LOG_FLOOR = 0.5;
+const LOG_FLOOR = 0.25;
 
 function DurationsChart(props: { charts: Charts }) {
   const days = props.charts.durations.days;
@@ -215,14 +222,15 @@ interface HBar {
   cls: string;
 }
 
-const B = { label: 200, bar: 380, row: 26, top: 4 };
+/** Narrow, so that in half the page's width its words are still the size of the page's small print. */
+const B = { label: 185, bar: 160, value: 50, row: 26, top: 4 };
 
 function HBarChart(props: { rows: HBar[]; label: string }) {
   const top = niceMax(Math.max(0, ...props.rows.map((r) => r.count)));
-  const width = B.label + B.bar + 70;
+  const width = B.label + B.bar + B.value;
   const height = B.top * 2 + props.rows.length * B.row;
   return (
-    <svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={props.label}>
+    <svg class="chart-svg hbars" xmlns="http://www.w3.org/2000/svg" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={props.label}>
       {props.rows.map((r, i) => {
         const y = B.top + i * B.row;
         const w = r.count === 0 ? 0 : Math.max((r.count / top) * B.bar, 2);
@@ -253,7 +261,7 @@ function FailuresChart(props: { charts: Charts }) {
   const rest = failures.slice(MAX_CODES).reduce((n, f) => n + f.count, 0);
   const rows: HBar[] = shown.map((f) => ({
     key: ["code", f.code],
-    label: f.code.length > 24 ? `${f.code.slice(0, 23)}…` : f.code,
+    label: f.code.length > 20 ? `${f.code.slice(0, 19)}…` : f.code,
     count: f.count,
     title: `${f.code}: ${plural(f.count, "task")} failed with this code in the last 7 days`,
     cls: "bar-failed",
