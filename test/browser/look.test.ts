@@ -284,7 +284,7 @@ afterAll(() => {
   if (process.env.UPDATE_SCREENSHOTS !== "1") return;
   const shots = join(REPO_ROOT, "test/browser/screenshots");
   mkdirSync(shots, { recursive: true });
-  for (const name of ["task-waveform", "overview-charts"]) {
+  for (const name of ["overview-charts"]) {
     try {
       copyFileSync(join(REPO_ROOT, "test/browser/artifacts", `${name}.png`), join(shots, `${name}.png`));
     } catch {
