@@ -93,7 +93,7 @@ const REFS_TABLE = `CREATE TABLE task_refs (
      PRIMARY KEY (ref, task_id, field)
    ) WITHOUT ROWID`;
 const REFS_INDEX = `CREATE INDEX IF NOT EXISTS task_refs_task ON task_refs (task_id)`;
-/** Matches each kind of search answers per shard at most. */
+/** A shard answers at most this many tasks for each way a search can match. */
 const SEARCH_LIMIT_MAX = 101;
 
 /** History kept per task (README, "Notifications" → "History"). */
