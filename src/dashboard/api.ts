@@ -9,6 +9,8 @@ import { readConfig } from "../config";
 import type { HistoryEntry } from "../task/history";
 import type { TaskState } from "../task/machine";
 import type { TaskView } from "../task/view";
+import type { Charts } from "../shard/charts";
+import type { SearchField } from "../shard/store";
 
 export type StateCounts = Record<TaskState, number>;
 
@@ -44,7 +46,23 @@ export interface DashboardApi {
   delete(taskId: string): Promise<void>;
   /** POST /api/tasks/retry?state=failed: one bounded round of reopening failed tasks. */
   retryFailed(): Promise<BulkRetry>;
+  /** GET /api/stats/charts: the overview's charts of the last 7 days. */
+  charts(): Promise<Charts>;
+  /** GET /api/search?q=: the tasks a task id, track id or music task id names. */
+  search(q: string, limit: number): Promise<SearchAnswer>;
+  /** A stored WAV's waveform (GET …/files/:name/peaks), or why it cannot be shown. */
+  peaks(taskId: string, name: string): Promise<{ json: unknown } | { problem: string }>;
 }
+
+/** What GET /api/search answers. */
+export interface SearchAnswer {
+  query: string;
+  results: { task: TaskView; matched: SearchField[] }[];
+  more: boolean;
+}
+
+/** The largest waveform a page reads (~2,000 buckets of 2 channels is about 50 KB). */
+const MAX_PEAKS_BYTES = 4 * 1024 * 1024;
 
 /** What POST /api/tasks/retry?state=failed answers. */
 export interface BulkRetry {
@@ -113,6 +131,22 @@ export function apiFor(c: Context): DashboardApi {
       await res.body?.cancel();
     },
     retryFailed: () => json("POST", "/api/tasks/retry?state=failed"),
+    charts: () => json("GET", "/api/stats/charts"),
+    search: (q, limit) => json("GET", `/api/search?${new URLSearchParams({ q, limit: String(limit) })}`),
+    peaks: async (taskId, name) => {
+      const res = await call("GET", `/api/tasks/${id(taskId)}/files/${id(name)}/peaks`);
+      if (!res.ok) {
+        const err = await errorOf(res);
+        return { problem: err.code === "no_waveform" ? err.message : `it could not be read (HTTP ${res.status})` };
+      }
+      const text = await res.text();
+      if (text.length > MAX_PEAKS_BYTES) return { problem: "it is too large to draw here" };
+      try {
+        return { json: JSON.parse(text) };
+      } catch {
+        return { problem: "it is not JSON" };
+      }
+    },
     fileJson: async (taskId, name) => {
       const res = await call("GET", `/api/tasks/${id(taskId)}/files/${id(name)}`);
       if (!res.ok) {

@@ -106,6 +106,45 @@ ul.files { list-style:none; margin:0; padding:0; }
 .lyrics-text { white-space:pre-line; margin:0; line-height:1.6; }
 .filters.kinds { margin-bottom:1rem; }
 .filters.kinds a { font-size:.9rem; text-transform:none; }
+.search { display:flex; gap:.4rem; flex:1 1 220px; max-width:420px; margin:0; min-width:0; }
+.search input[type=search] { font:inherit; font-size:.9rem; padding:.35rem .6rem; border:1px solid #3a4358; border-radius:6px; background:#2a3142; color:#e8ecf4; width:100%; min-width:0; }
+.search input[type=search]::placeholder { color:#aab3c5; }
+.search button { padding:.35rem .8rem; font-size:.9rem; }
+.search-page .search { max-width:none; margin-bottom:.5rem; }
+.search-page .search input[type=search] { background:var(--card); color:var(--fg); border-color:var(--line); font-size:1rem; padding:.5rem .6rem; }
+.search-page .search input[type=search]::placeholder { color:var(--muted); }
+.search-page .search button { background:var(--accent); color:#fff; }
+.waveform { margin:0 0 .75rem; }
+.wave { display:block; width:100%; height:96px; background:#fafbfc; border:1px solid var(--line); border-radius:6px; cursor:pointer; }
+.wave:focus { outline:none; } .wave:focus-visible { outline:2px solid var(--accent); outline-offset:2px; }
+.wave-peaks { fill:#5b7fd6; } .wave-mid { stroke:#c3cad6; stroke-width:1; }
+.wave-played { fill:#2455c3; fill-opacity:.16; } .wave-head { stroke:var(--accent); stroke-width:2; }
+.waveform figcaption { margin:.35rem 0 0; }
+.no-waveform { margin:0 0 .75rem; }
+.charts { display:grid; grid-template-columns:repeat(2, minmax(0, 1fr)); gap:1rem; }
+.chart { margin:0; background:var(--card); border:1px solid var(--line); border-radius:10px; padding:1rem 1.25rem; min-width:0; }
+.chart.wide { grid-column:1 / -1; }
+.chart h3 { font-size:1rem; margin:0 0 .2rem; } .chart figcaption p { margin:0 0 .5rem; }
+.chart-scroll { overflow-x:auto; }
+.chart-svg { display:block; width:100%; height:auto; }
+.chart.wide .chart-svg { min-width:560px; }
+.chart-svg .axis-text, .chart-svg .bar-value, .chart-svg .chart-empty { font:12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; fill:var(--muted); }
+.chart-svg .bar-value { fill:var(--fg); font-weight:600; } .chart-svg .chart-empty { font-size:14px; }
+.chart-svg.hbars { max-width:540px; } .chart-svg.hbars .axis-text { fill:var(--fg); }
+.chart-svg .grid { stroke:#e3e7ee; stroke-width:1; } .chart-svg .tick { stroke:#c3cad6; stroke-width:1; } .chart-svg .axis-line { stroke:#9aa3b2; stroke-width:1; }
+.bar-stored { fill:var(--stored); background:var(--stored); } .bar-failed { fill:var(--failed); background:var(--failed); }
+.bar-retried { fill:#e09f3e; background:#e09f3e; }
+.bar-p50 { fill:#2455c3; background:#2455c3; } .bar-p95 { fill:#8fb0ff; background:#8fb0ff; }
+.hbar-track { fill:#f1f3f7; }
+.chart-svg .bar:hover rect, .chart-svg .hbar:hover rect:not(.hbar-track) { opacity:.8; }
+.chart-legend { list-style:none; margin:.4rem 0 0; padding:0; display:flex; flex-wrap:wrap; gap:.25rem 1rem; color:var(--muted); }
+.chart-legend li { display:flex; align-items:center; gap:.35rem; }
+.swatch-box { display:inline-block; width:12px; height:12px; border-radius:2px; }
+.chart-none { margin:.5rem 0 0; }
+@media (max-width: 600px) {
+  .charts { grid-template-columns:1fr; }
+  .search { flex-basis:100%; max-width:none; }
+}
 @media (max-width: 600px) {
   .track-body { grid-template-columns:1fr; }
   .track-body .art, .track-body .art-missing { max-width:220px; }
@@ -175,5 +214,54 @@ document.addEventListener("submit", function (ev) {
     location.replace(url.toString());
   };
   setTimeout(tick, seconds * 1000);
+})();
+// Waveforms (README, "Waveforms"): the play position moves over each <svg data-waveform>, and a
+// click (or an arrow key) seeks its player, the <audio> whose id is in data-player.
+(function () {
+  var waves = document.querySelectorAll("svg[data-waveform]");
+  Array.prototype.forEach.call(waves, function (svg) {
+    var audio = document.getElementById(svg.getAttribute("data-player"));
+    if (!audio) return;
+    var columns = Number(svg.getAttribute("data-columns"));
+    var played = svg.querySelector(".wave-played");
+    var head = svg.querySelector(".wave-head");
+    var duration = function () {
+      return isFinite(audio.duration) && audio.duration > 0 ? audio.duration : Number(svg.getAttribute("data-duration"));
+    };
+    var clock = function (s) {
+      var m = Math.floor(s / 60), r = Math.floor(s - m * 60);
+      return m + ":" + (r < 10 ? "0" : "") + r;
+    };
+    var draw = function () {
+      var d = duration();
+      var x = String(d > 0 ? Math.min(1, Math.max(0, audio.currentTime / d)) * columns : 0);
+      played.setAttribute("width", x);
+      head.setAttribute("x1", x);
+      head.setAttribute("x2", x);
+      svg.setAttribute("aria-valuenow", String(Math.round(audio.currentTime * 10) / 10));
+      svg.setAttribute("aria-valuetext", clock(audio.currentTime));
+    };
+    var frame = 0;
+    var loop = function () { draw(); frame = audio.paused ? 0 : requestAnimationFrame(loop); };
+    ["timeupdate", "seeked", "loadedmetadata", "durationchange", "pause"].forEach(function (e) { audio.addEventListener(e, draw); });
+    audio.addEventListener("play", function () { if (!frame) frame = requestAnimationFrame(loop); });
+    var seek = function (s) {
+      var d = duration();
+      if (!(d > 0)) return;
+      audio.currentTime = Math.min(d, Math.max(0, s));
+      draw();
+    };
+    svg.addEventListener("click", function (ev) {
+      var box = svg.getBoundingClientRect();
+      if (box.width > 0) seek(((ev.clientX - box.left) / box.width) * duration());
+    });
+    svg.addEventListener("keydown", function (ev) {
+      var to = ev.key === "ArrowRight" ? audio.currentTime + 5 : ev.key === "ArrowLeft" ? audio.currentTime - 5 : ev.key === "Home" ? 0 : ev.key === "End" ? duration() : null;
+      if (to === null) return;
+      ev.preventDefault();
+      seek(to);
+    });
+    draw();
+  });
 })();
 `;

@@ -12,11 +12,14 @@ import { ConfigError, readConfig } from "../config";
 import { serveFile } from "../download/serve";
 import { errorText } from "../lib/redact";
 import { TASK_STATES } from "../task/machine";
-import type { TaskView } from "../task/view";
+import type { FileView, TaskView } from "../task/view";
+import type { Charts } from "../shard/charts";
 import { TASK_ID_PATTERN } from "../storage/layout";
 import { KIND_NAMES } from "../kinds/kind";
 import { ApiCallError, apiFor, type DashboardApi } from "./api";
 import { pianoRollOf } from "./midi";
+import { noWaveformReason, type WaveformContent } from "./pages/waveform";
+import { waveformOf } from "./waveform";
 import { lyricsOf, type FileContent } from "./pages/files";
 import { DASHBOARD_CSS, DASHBOARD_JS } from "./assets";
 import { FAVICON_ICO, FAVICON_SVG } from "./icon";
@@ -24,6 +27,7 @@ import { formToken, sameOrigin } from "./csrf";
 import type { DashEnv } from "./env";
 import { ErrorPage } from "./pages/error";
 import { OverviewPage, type PageNotice } from "./pages/overview";
+import { SearchPage } from "./pages/search";
 import { SettingsPage } from "./pages/settings";
 import { SignInPage } from "./pages/sign-in";
 import { NOTICES, TaskPage } from "./pages/task";
@@ -35,7 +39,9 @@ import { countFailure } from "../middleware/guess-limit";
 import { checkSettings, effectiveSettings } from "./settings-check";
 
 /** Every path the dashboard answers (for its path-scoped middleware). */
-const PATHS = ["/", "/sign-in", "/sign-out", "/sign-out-everywhere", "/tasks", "/tasks/*", "/settings", "/settings/*", "/retry-failed", "/assets/*", "/favicon.svg", "/favicon.ico"];
+const PATHS = ["/", "/sign-in", "/sign-out", "/sign-out-everywhere", "/tasks", "/tasks/*", "/settings", "/settings/*", "/retry-failed", "/assets/*", "/favicon.svg", "/favicon.ico", "/search"];
+/** Matches the search page lists at most. */
+const SEARCH_PAGE_SIZE = 50;
 const PAGE_SIZE = 25;
 /** "Needs attention" on the overview shows this many tasks. */
 const ATTENTION_SIZE = 10;
@@ -124,7 +130,29 @@ async function contentOf(api: DashboardApi, task: TaskView): Promise<FileContent
     const read = await api.fileJson(task.taskId, "lyrics.json");
     return { lyrics: "json" in read ? lyricsOf(read.json) : "unreadable" };
   }
+  const wav = task.kind === "wav" && task.state === "stored" ? task.files[0] : undefined;
+  if (wav) return { waveform: await waveformContent(api, task.taskId, wav) };
   return {};
+}
+
+/** A stored WAV's waveform for its page (README, "Waveforms"), or why there is none, in words. */
+async function waveformContent(api: DashboardApi, taskId: string, file: FileView): Promise<WaveformContent> {
+  const none = noWaveformReason(file);
+  if (none !== null) return { none };
+  const read = await api.peaks(taskId, file.name);
+  if ("problem" in read) return { none: `its peaks could not be read: ${read.problem}` };
+  const waveform = waveformOf(read.json);
+  return waveform ? { waveform } : { none: "its peaks file is not in audiowaveform's format" };
+}
+
+/** The overview's charts; null when they cannot be read (the rest of the page still shows). */
+async function chartsOrNull(api: DashboardApi): Promise<Charts | null> {
+  try {
+    return await api.charts();
+  } catch (err) {
+    if (!(err instanceof ApiCallError)) throw err;
+    return null;
+  }
 }
 
 /** Failed tasks, and tasks under way whose last transfer or poll went wrong, newest change first. */
@@ -234,16 +262,17 @@ dashboard
 
   .get("/", requireSession, async (c) => {
     const api = apiFor(c);
-    const [counts, failed, downloading, pending, latest] = await Promise.all([
+    const [counts, failed, downloading, pending, latest, charts] = await Promise.all([
       api.stats(),
       api.list({ state: "failed", limit: ATTENTION_SIZE }),
       api.list({ state: "downloading", limit: ATTENTION_SCAN }),
       api.list({ state: "pending", limit: ATTENTION_SCAN }),
       api.list({ limit: 10 }),
+      chartsOrNull(api),
     ]);
     const attention = needsAttention(failed.tasks, [...downloading.tasks, ...pending.tasks]);
     return c.html(
-      <OverviewPage csrf={c.get("session").csrf} counts={counts} attention={attention} latest={latest.tasks} notice={listNotice(c.req.query())} now={Date.now()} />,
+      <OverviewPage csrf={c.get("session").csrf} counts={counts} attention={attention} latest={latest.tasks} notice={listNotice(c.req.query())} now={Date.now()} charts={charts} />,
     );
   })
   .get("/tasks", requireSession, async (c) => {
@@ -332,6 +361,14 @@ dashboard
       if (!(err instanceof ApiCallError)) throw err;
       return c.redirect(`${to}notice=bulk-failed`, 303);
     }
+  })
+  // Find a task (README, "Dashboard" → "Find a task"): straight to it when exactly one matches.
+  .get("/search", requireSession, async (c) => {
+    const q = (c.req.query("q") ?? "").trim().slice(0, 256);
+    const found = q === "" ? null : await apiFor(c).search(q, SEARCH_PAGE_SIZE);
+    const only = found?.results.length === 1 && !found.more ? found.results[0]! : null;
+    if (only) return c.redirect(`/tasks/${encodeURIComponent(only.task.taskId)}`, 303);
+    return c.html(<SearchPage csrf={c.get("session").csrf} q={q} found={found} now={Date.now()} />);
   })
   .get("/settings", requireSession, async (c) =>
     c.html(

@@ -11,12 +11,14 @@ import type { Kind } from "../kinds/kind";
 import {
   BulkRetrySchema,
   CallbackAckSchema,
+  ChartsSchema,
   ErrorBody,
   EventsSchema,
   HealthSchema,
   LinkSchema,
   PeaksSchema,
   ProviderErrorBody,
+  SearchSchema,
   StatsSchema,
   TaskListSchema,
   TaskViewSchema,
@@ -241,6 +243,24 @@ export const docs = {
     summary: "How many tasks are in each state",
     tags: ["Tasks"],
     responses: { 200: json(StatsSchema, "Counts over every shard.") },
+  }),
+
+  charts: op({
+    operationId: "getCharts",
+    summary: "The overview's charts: the last 7 days",
+    description:
+      "Tasks stored and failed per hour, time to stored per day (percentiles read from log-scale histogram buckets), failures by code and announcement delivery — from every shard's small counters, never from the tasks (README, Dashboard → Charts). No query: the window is fixed.",
+    tags: ["Tasks"],
+    responses: { 200: json(ChartsSchema, "The last 168 hours and 7 days, oldest first.") },
+  }),
+
+  search: op({
+    operationId: "searchTasks",
+    summary: "Find tasks by a task id, a track id or a music task id",
+    description:
+      "Matches a task's id, the audioId it was registered with, a track of a music task, or the music task id it was registered for; every shard answers from its indexes. Newest first.",
+    tags: ["Tasks"],
+    responses: { 200: json(SearchSchema, "The matching tasks."), 400: error("invalid_query, naming the parameter.") },
   }),
 
   healthz: op({

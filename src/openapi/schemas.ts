@@ -123,6 +123,66 @@ export const PeaksSchema = z
   })
   .meta({ id: "Peaks", description: "A WAV's waveform in audiowaveform's JSON (version 2)." });
 
+const count = z.number().int().min(0);
+const isoTime = z.iso.datetime();
+
+/** What GET /api/stats/charts answers (README, "Dashboard" → "Charts"). */
+export const ChartsSchema = z.strictObject({
+  generatedAt: isoTime,
+  window: z.strictObject({
+    from: isoTime.describe("start of the first hour counted (UTC)"),
+    to: isoTime.describe("end of the current hour"),
+    hours: z.literal(168),
+    days: z.literal(7),
+  }),
+  hourly: z
+    .array(z.strictObject({ hour: isoTime, stored: count, failed: count }))
+    .describe("one entry per UTC hour of the last 7 days, oldest first: tasks that reached stored and failed in it"),
+  totals: z.strictObject({ stored: count, failed: count }),
+  durations: z.strictObject({
+    note: z.string().describe("how the percentiles are read"),
+    bucketsPerDoubling: z.number().int(),
+    days: z
+      .array(
+        z.strictObject({
+          day: z.iso.date(),
+          stored: count,
+          p50Seconds: z.number().nullable(),
+          p95Seconds: z.number().nullable(),
+        }),
+      )
+      .describe("one entry per UTC day, oldest first: time from registration (createdAt) to stored, from log-scale histogram buckets; null on a day without stored tasks"),
+  }),
+  failures: z.array(z.strictObject({ code: z.string(), count })).describe("tasks that reached failed in the window, by error code, most frequent first"),
+  announcements: z.strictObject({
+    deliveredFirstAttempt: count,
+    deliveredAfterRetries: count,
+    failed: count,
+  }),
+}).meta({ id: "Charts" });
+
+
+/** How a search matched a task. */
+export const SEARCH_FIELDS = ["taskId", "audioId", "track", "musicTaskId"] as const;
+
+/** What GET /api/search answers. */
+export const SearchSchema = z.strictObject({
+  query: z.string(),
+  results: z
+    .array(
+      z.strictObject({
+        task: TaskViewSchema,
+        matched: z
+          .array(z.enum(SEARCH_FIELDS))
+          .min(1)
+          .describe("how q matched: the task's id, the audioId it was registered with, a track of this music task, the music task it was registered for"),
+      }),
+    )
+    .describe("newest first"),
+  more: z.boolean().describe("more tasks match than `limit`"),
+}).meta({ id: "SearchResults" });
+
+
 /** A stored file in an announcement: its own signed link beside its other fields. */
 const AnnouncedFileSchema = FileViewSchema.extend({
   downloadUrl: z.string().optional().meta({ description: "Signed link valid 7 days (stored files only)" }),

@@ -25,8 +25,7 @@ import { pollVerdict, type PollAnswer, type PollOutcome, type StagedRecord } fro
 import { toView, type TaskView } from "../task/view";
 import { peaksKey } from "../storage/layout";
 import { shardFor } from "./shards";
-import { ShardStore, type ListQuery } from "./store";
-import { SessionStore, type SessionRow } from "./store";
+import { SessionStore, ShardStore, type ListQuery, type SearchField, type SessionRow, type ShardCounters } from "./store";
 
 /** A shard polls at most this many tasks per tick, well inside a Worker's subrequest limit. */
 export const MAX_POLLS_PER_SHARD = 40;
@@ -102,6 +101,7 @@ export class TaskShard extends DurableObject<Env> {
     const after = apply(known, taskId, event, now, this.context());
     if (after !== null && after !== known) {
       this.store.save(after);
+      this.store.recordChange(known, after, now);
       this.store.scheduleRemoval(taskId, releasedKeys(known, after), now);
     }
     if (signedAt !== null) this.store.rememberSignature(taskId, signedAt, stageOf(said), resultKey(said));
@@ -137,6 +137,16 @@ export class TaskShard extends DurableObject<Env> {
 
   async counts(): Promise<Record<string, number>> {
     return this.store.counts();
+  }
+
+  /** This shard's chart counters from `fromHour` and `fromDay` on (README, "Dashboard" → "Charts"). */
+  async counters(fromHour: number, fromDay: number): Promise<ShardCounters> {
+    return this.store.counters(fromHour, fromDay);
+  }
+
+  /** The tasks here that `q` names, each with how it matched (README, "Dashboard" → "Find a task"). */
+  async search(q: string, limit: number): Promise<{ task: TaskView; matched: SearchField }[]> {
+    return this.store.search(q, limit).map((m) => ({ task: toView(m.task), matched: m.matched }));
   }
 
   // ── Actions ─────────────────────────────────────────────────────────────────────────────
@@ -550,6 +560,7 @@ export class TaskShard extends DurableObject<Env> {
     const after = apply(before, taskId, event, now, this.context());
     if (after !== null && after !== before) {
       this.store.save(after);
+      this.store.recordChange(before, after, now);
       // Staged content whose files are all stored now is removed (from the alarm).
       this.store.scheduleRemoval(taskId, releasedKeys(before, after), now);
     }

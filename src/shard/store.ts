@@ -5,6 +5,8 @@ import type { KindName } from "../kinds/kind";
 import type { HistoryEntry, HistoryNote } from "../task/history";
 import { filesDueAt, type Task, type TaskState } from "../task/machine";
 import { readTask } from "../task/upgrade";
+import { refsChanged, refsOf } from "../task/refs";
+import { dayOf, hourOf, statChanges, WINDOW_DAYS, WINDOW_HOURS, type Metric } from "../task/stats";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS tasks (
@@ -69,6 +71,33 @@ const SCHEMA = [
    ) WITHOUT ROWID`,
 ];
 
+// The charts' counters and the search index (README, "Dashboard": "Charts", "Find a task"), kept
+// as tasks change (../task/stats.ts, ../task/refs.ts), so reading them never scans the tasks.
+const COUNTER_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS stat_hours (
+     hour   INTEGER NOT NULL,           -- unix time / 3600 (UTC hours)
+     metric TEXT    NOT NULL,           -- stored | failed | delivered_first | delivered_retried | delivery_failed
+     code   TEXT    NOT NULL DEFAULT '', -- failed: the task's error code; else ''
+     n      INTEGER NOT NULL,
+     PRIMARY KEY (hour, metric, code)
+   ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS stat_durations (
+     day    INTEGER NOT NULL,  -- unix time / 86400 (UTC days) of reaching stored
+     bucket INTEGER NOT NULL,  -- log-scale bucket of createdAt → stored (../task/stats.ts)
+     n      INTEGER NOT NULL,
+     PRIMARY KEY (day, bucket)
+   ) WITHOUT ROWID`,
+];
+const REFS_TABLE = `CREATE TABLE task_refs (
+     ref     TEXT NOT NULL,  -- a music task's track id, or the music task id a task was registered for
+     task_id TEXT NOT NULL,
+     field   TEXT NOT NULL,  -- track | musicTaskId
+     PRIMARY KEY (ref, task_id, field)
+   ) WITHOUT ROWID`;
+const REFS_INDEX = `CREATE INDEX IF NOT EXISTS task_refs_task ON task_refs (task_id)`;
+/** A shard answers at most this many tasks for each way a search can match. */
+const SEARCH_LIMIT_MAX = 101;
+
 /** History kept per task (README, "Notifications" → "History"). */
 const MAX_HISTORY_PER_TASK = 200;
 /**
@@ -86,6 +115,15 @@ export interface ListQuery {
   limit: number;
 }
 
+/** One shard's counters in the charts' window, as ../shard/charts.ts adds them up. */
+export interface ShardCounters {
+  hours: { hour: number; metric: Metric; code: string; n: number }[];
+  durations: { day: number; bucket: number; n: number }[];
+}
+
+/** How a search matched a task: its id, its audioId, a music task's track, its music task. */
+export type SearchField = "taskId" | "audioId" | "track" | "musicTaskId";
+
 /** Columns added after a table was first made, for shards whose tables are older. */
 const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
   ["tasks", "kind", "kind TEXT NOT NULL DEFAULT 'wav'"],
@@ -101,6 +139,7 @@ export class ShardStore {
       if (exists && !has) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${definition}`);
     }
     for (const statement of SCHEMA) sql.exec(statement);
+    this.createCounters();
   }
 
   load(taskId: string): Task | null {
@@ -145,6 +184,7 @@ export class ShardStore {
   delete(t: Task, now: number): void {
     this.sql.exec("DELETE FROM tasks WHERE task_id = ?", t.taskId);
     this.sql.exec("DELETE FROM events WHERE task_id = ?", t.taskId);
+    this.sql.exec("DELETE FROM task_refs WHERE task_id = ?", t.taskId);
     this.sql.exec("INSERT OR REPLACE INTO deleted (task_id, deleted_at, epoch) VALUES (?, ?, ?)", t.taskId, now, t.epoch);
   }
 
@@ -214,6 +254,95 @@ export class ShardStore {
   rememberSignature(taskId: string, signedAt: number, stage: string, result: string): void {
     this.sql.exec("INSERT OR IGNORE INTO signed_stages (task_id, signed_at, stage, result) VALUES (?, ?, ?, ?)", taskId, signedAt, stage, result);
     this.sql.exec("DELETE FROM signed_stages WHERE signed_at < ?", signedAt - SIGNATURE_MEMORY_SECONDS);
+  }
+
+  // Charts and search (README, "Dashboard"): counters and refs kept as tasks change
+
+  /**
+   * Makes the counter tables, and the refs index with the refs of the tasks already here (once:
+   * when the table is new; only music tasks and tasks registered for a track have refs).
+   */
+  private createCounters(): void {
+    for (const statement of COUNTER_SCHEMA) this.sql.exec(statement);
+    const fresh = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'task_refs'").toArray().length === 0;
+    if (fresh) {
+      this.sql.exec(REFS_TABLE);
+      const now = Date.now();
+      const rows = this.sql.exec<{ data: string }>("SELECT data FROM tasks WHERE kind = 'music' OR audio_id IS NOT NULL").toArray();
+      for (const r of rows) this.writeRefs(readTask(r.data, now));
+    }
+    this.sql.exec(REFS_INDEX);
+  }
+
+  /**
+   * What a change of a task adds to the charts' counters and the refs index; called with every
+   * save of a changed task, in the same synchronous step.
+   */
+  recordChange(before: Task | null, after: Task | null, now: number): void {
+    const changes = statChanges(before, after, now);
+    for (const c of changes) {
+      if ("metric" in c) {
+        this.sql.exec("INSERT INTO stat_hours (hour, metric, code, n) VALUES (?, ?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1", c.hour, c.metric, c.code);
+      } else {
+        this.sql.exec("INSERT INTO stat_durations (day, bucket, n) VALUES (?, ?, 1) ON CONFLICT DO UPDATE SET n = n + 1", c.day, c.bucket);
+      }
+    }
+    if (changes.length > 0) this.pruneCounters(now);
+    if (after !== null && refsChanged(before, after)) this.writeRefs(after);
+  }
+
+  /** Counter rows older than the charts' window go (by primary key: bounded work). */
+  private pruneCounters(now: number): void {
+    const hour = hourOf(now);
+    if (hour === this.prunedAtHour) return;
+    this.prunedAtHour = hour;
+    this.sql.exec("DELETE FROM stat_hours WHERE hour <= ?", hour - WINDOW_HOURS);
+    this.sql.exec("DELETE FROM stat_durations WHERE day <= ?", dayOf(now) - WINDOW_DAYS);
+  }
+  private prunedAtHour: number | null = null;
+
+  private writeRefs(t: Task): void {
+    this.sql.exec("DELETE FROM task_refs WHERE task_id = ?", t.taskId);
+    for (const r of refsOf(t)) this.sql.exec("INSERT OR IGNORE INTO task_refs (ref, task_id, field) VALUES (?, ?, ?)", r.ref, t.taskId, r.field);
+  }
+
+  /** The counters from `fromHour` and `fromDay` on (the charts' window). */
+  counters(fromHour: number, fromDay: number): ShardCounters {
+    return {
+      hours: this.sql
+        .exec<{ hour: number; metric: string; code: string; n: number }>("SELECT hour, metric, code, n FROM stat_hours WHERE hour >= ?", fromHour)
+        .toArray()
+        .map((r) => ({ hour: r.hour, metric: r.metric as Metric, code: r.code, n: r.n })),
+      durations: this.sql
+        .exec<{ day: number; bucket: number; n: number }>("SELECT day, bucket, n FROM stat_durations WHERE day >= ?", fromDay)
+        .toArray()
+        .map((r) => ({ day: r.day, bucket: r.bucket, n: r.n })),
+    };
+  }
+
+  /**
+   * The tasks `q` names here: by task id, by the audioId they were registered with, or through
+   * the refs index (a music task's track, the music task a task was registered for). Each lookup
+   * uses an index and answers at most `limit` tasks, newest first.
+   */
+  search(q: string, limit: number): { task: Task; matched: SearchField }[] {
+    const n = Math.max(1, Math.min(limit, SEARCH_LIMIT_MAX));
+    const now = Date.now();
+    const rows = [
+      ...this.sql.exec<{ data: string; matched: string }>("SELECT data, 'taskId' AS matched FROM tasks WHERE task_id = ?", q).toArray(),
+      ...this.sql
+        .exec<{ data: string; matched: string }>("SELECT data, 'audioId' AS matched FROM tasks WHERE audio_id = ? ORDER BY created_at DESC, task_id DESC LIMIT ?", q, n)
+        .toArray(),
+      ...this.sql
+        .exec<{ data: string; matched: string }>(
+          `SELECT t.data AS data, r.field AS matched FROM task_refs r JOIN tasks t ON t.task_id = r.task_id
+           WHERE r.ref = ? ORDER BY t.created_at DESC, t.task_id DESC LIMIT ?`,
+          q,
+          n,
+        )
+        .toArray(),
+    ];
+    return rows.map((r) => ({ task: readTask(r.data, now), matched: r.matched as SearchField }));
   }
 
   // The indexes: listings, the cron, the alarm

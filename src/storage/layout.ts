@@ -39,6 +39,17 @@
 //                           needed), retried from the alarm until removed
 //   table submissions       (music_task_id, audio_id) → wav_task_id, in the pair's shard
 //                           (fnv1a("submission\n<musicTaskId>\n<audioId>") % 32): submit once
+//   table stat_hours        the charts' counters (README, "Dashboard" → "Charts"): per UTC hour
+//                           (unix time / 3600), metric (stored, failed, delivered_first,
+//                           delivered_retried, delivery_failed) and, for failed, the error code: n;
+//                           added to in the same save as the task (../task/stats.ts), rows older
+//                           than 7 days pruned by primary key
+//   table stat_durations    per UTC day and log-scale bucket of createdAt → stored: n (likewise)
+//   table task_refs         (ref, task_id, field): a music task's track ids (field track) and the
+//                           music task id a task was registered for (musicTaskId), for search
+//                           (../task/refs.ts); rewritten when they change, built from the tasks
+//                           the first time a shard has the table
+//
 //   table sessions          dashboard sessions (../dashboard/session.ts), in the shard
 //                           fnv1a("session\n<id>") % 32 where id = hex SHA-256 of the cookie's
 //                           random session id (the id itself is stored nowhere): token_fp (an HMAC

@@ -379,7 +379,26 @@ export async function adoptStored(bucket: R2Bucket, taskId: string, file: Transf
   const header = head64 ? parseWavHeader(new Uint8Array(await head64.arrayBuffer())) : null;
   if (!header || header === "more") return adopted;
   const facts = wavFacts(header, object.size);
-  return facts.truncatedAt !== null ? null : { ...adopted, format: facts.format };
+  return facts.truncatedAt !== null ? null : { ...adopted, format: facts.format, waveform: await adoptedWaveform(bucket, head) };
+}
+
+/**
+ * An adopted WAV's waveform (README, "Waveforms"): the one its attempt wrote beside it after the
+ * file (a peaks object at least as new), else none — the attempt was cut off before writing it.
+ */
+async function adoptedWaveform(bucket: R2Bucket, wav: R2Object): Promise<StoredFile["waveform"]> {
+  const none = { none: "the attempt that stored this WAV was cut off before its waveform was written" };
+  const peaks = await bucket.get(peaksKey(wav.key));
+  if (!peaks || peaks.uploaded < wav.uploaded) {
+    await peaks?.body.cancel();
+    return none;
+  }
+  try {
+    const { length } = (await peaks.json()) as { length?: unknown };
+    return typeof length === "number" && length > 0 ? { buckets: length } : none;
+  } catch {
+    return none;
+  }
 }
 
 /** The source as kept in the object's metadata: the URL without its query; "" for staged content. */

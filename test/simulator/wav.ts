@@ -1,7 +1,8 @@
-// Real WAV files made on the fly: a 44-byte RIFF/WAVE header and 16-bit PCM of a steady tone.
-// Any integer frequency repeats exactly every second, so one second of samples is computed once
-// and the body is that buffer repeated: a 1 GiB file costs no more CPU than copying it, and it
-// is produced block by block, never held whole.
+// Real WAV files made on the fly: a 44-byte RIFF/WAVE header and 16-bit PCM of a tone that pulses
+// (a beat every second that fades, louder and softer over four seconds), so a waveform drawn from
+// it looks like sound. Any integer frequency repeats exactly every second and the pulses every
+// four, so four seconds of samples are computed once and the body is that buffer repeated: a
+// 1 GiB file costs no more CPU than copying it, and it is produced block by block, never held whole.
 
 import { createHash } from "node:crypto";
 
@@ -83,8 +84,13 @@ function period(l: WavLayout): Buffer {
   buf = Buffer.alloc(frames * l.channels * 2);
   const freqs = [l.frequency, Math.round(l.frequency * 1.5)];
   for (let i = 0; i < frames; i++) {
+    const t = i / l.sampleRate;
+    // A beat each second that fades (attack over 10 ms), and a swell over the four seconds.
+    const beat = Math.min(1, (t % 1) / 0.01) * (0.2 + 0.8 * Math.exp(-4 * (t % 1)));
+    const swell = 0.45 + 0.55 * Math.sin((Math.PI * t) / seconds) ** 2;
+    const amplitude = 4_000 + 20_000 * beat * swell;
     for (let c = 0; c < l.channels; c++) {
-      const v = Math.round(Math.sin((2 * Math.PI * freqs[c % 2]! * i) / l.sampleRate) * 12_000);
+      const v = Math.round(Math.sin((2 * Math.PI * freqs[c % 2]! * i) / l.sampleRate) * amplitude);
       buf.writeInt16LE(v, (i * l.channels + c) * 2);
     }
   }

@@ -9,6 +9,7 @@ import type { FileView, TaskView } from "../../task/view";
 import { formatBytes } from "../format";
 import { problemInWords } from "../history";
 import { pitchName, type PianoRoll } from "../midi";
+import type { WaveformContent } from "./waveform";
 
 /** A lyrics.json item, as read for the page. */
 export interface LyricsText {
@@ -22,6 +23,8 @@ export interface FileContent {
   /** midi.json as a roll; "unreadable" when it is stored but not notes in the documented form. */
   roll?: PianoRoll | "unreadable";
   lyrics?: LyricsText[] | "unreadable";
+  /** A stored WAV's waveform, or why there is none (README, "Waveforms"). */
+  waveform?: WaveformContent;
 }
 
 /** Where the page loads a file from (the dashboard's own route, inline). */

@@ -6,6 +6,7 @@ import { CSRF_FIELD } from "../csrf";
 import { formatBytes } from "../format";
 import { KIND_LABELS, KIND_WORDS } from "../kinds";
 import { exactTime, parseTime, relativeTime } from "../time";
+import { SearchBox } from "./search-box";
 
 export { formatBytes };
 
@@ -40,6 +41,7 @@ export function Layout(props: {
             <a class="brand" href="/">
               WAV callback edge
             </a>
+            {props.csrf !== undefined && <SearchBox />}
             {props.csrf !== undefined && (
               <nav>
                 <a href="/" aria-current={props.nav === "overview" ? "page" : undefined}>

@@ -2,6 +2,8 @@ import { TASK_STATES } from "../../task/machine";
 import type { TaskView } from "../../task/view";
 import type { StateCounts } from "../api";
 import { anyInProgress, CsrfField, Layout, Notice, TaskTable } from "./layout";
+import type { Charts } from "../../shard/charts";
+import { ChartsSection } from "./charts";
 
 export interface PageNotice {
   kind: "ok" | "error";
@@ -20,7 +22,16 @@ export function RetryFailedForm(props: { csrf: string; failed: number; back: "ov
   );
 }
 
-export function OverviewPage(props: { csrf: string; counts: StateCounts; attention: TaskView[]; latest: TaskView[]; notice: PageNotice | null; now: number }) {
+export function OverviewPage(props: {
+  csrf: string;
+  counts: StateCounts;
+  attention: TaskView[];
+  latest: TaskView[];
+  notice: PageNotice | null;
+  now: number;
+  /** The last 7 days as charts (README, "Dashboard" → "Charts"); null when unreadable. */
+  charts?: Charts | null;
+}) {
   const total = TASK_STATES.reduce((n, s) => n + props.counts[s], 0);
   return (
     <Layout title="Overview" csrf={props.csrf} nav="overview" refresh={anyInProgress(props.counts)}>
@@ -35,6 +46,7 @@ export function OverviewPage(props: { csrf: string; counts: StateCounts; attenti
         ))}
       </section>
       <p class="muted">{`${total} task${total === 1 ? "" : "s"} in all.`}</p>
+      {props.charts !== undefined && <ChartsSection charts={props.charts} />}
       <section id="attention">
         <div class="section-head">
           <h2>Needs attention</h2>

@@ -3,6 +3,7 @@ import type { TaskView } from "../../task/view";
 import { describeEvent, eventTone } from "../history";
 import { KIND_WORDS } from "../kinds";
 import { FilesSection, type FileContent } from "./files";
+import { WaveformFigure } from "./waveform";
 import { CsrfField, formatBytes, inProgress, KindBadge, Layout, Notice, StateBadge, Time } from "./layout";
 
 /** Outcomes a redirect may report; anything else shows a generic line (never reflected text). */
@@ -63,7 +64,8 @@ export function TaskPage(props: {
       {t.state === "stored" && t.wav && (
         <section class="card player">
           <h2>Listen</h2>
-          <audio controls preload="metadata" src={`/tasks/${id}/wav`} data-size={String(t.wav.size)}></audio>
+          <audio id="wav-player" controls preload="metadata" src={`/tasks/${id}/wav`} data-size={String(t.wav.size)}></audio>
+          {props.content?.waveform && <WaveformFigure content={props.content.waveform} playerId="wav-player" name={t.files[0]?.name ?? `${t.taskId}.wav`} />}
           <div class="actions">
             <a class="button" href={`/tasks/${id}/wav`} download={`${t.taskId}.wav`}>
               Download WAV

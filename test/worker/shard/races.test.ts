@@ -114,8 +114,8 @@ describe("a shard that waits", () => {
     const jobsLeft = () =>
       runInDurableObject(oldRunner, (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs").one().n);
     await expect.poll(jobsLeft, { timeout: 10_000 }).toBe(0);
-    // … and nothing of it is left under the re-registered task's key.
-    expect(await env.BUCKET.head(`wav/${taskId}.wav`)).toBeNull();
+    // … and nothing of it is left under the re-registered task's key (removed by the shard's alarm).
+    await expect.poll(() => env.BUCKET.head(`wav/${taskId}.wav`), { timeout: 5_000 }).toBeNull();
     expect(await getTask(taskId)).toMatchObject({ state: "pending", wav: null });
   });
 });

@@ -7,7 +7,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { crashMidAttempt, prepareRunner, runDue } from "../../helpers/durable";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { makeWav, sha256Hex, wavResponse } from "../../helpers/wav";
-import { getTask, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
+import { api, getTask, jsonOf, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -250,6 +250,22 @@ describe("crash after the commit", () => {
     const task = await waitForState(taskId, ["stored", "failed"]);
     expect(task.wav).toEqual({ key: `wav/${taskId}.wav`, size: wav.length, sha256: await sha256Hex(wav), contentType: "audio/wav", format: expect.objectContaining({ sampleRate: 8000, channels: 1, bitsPerSample: 16 }) });
     expect(requestsTo(url)).toHaveLength(1); // only the first, failed attempt reached the source
+    // It died before writing the waveform (README, "Waveforms"): the task says so.
+    expect(task.files[0]!.waveform).toEqual({ available: false, reason: "the attempt that stored this WAV was cut off before its waveform was written" });
+  });
+
+  it("an adopted WAV keeps the waveform its attempt wrote beside it", async () => {
+    const wav = makeWav({ seconds: 1, seed: 5 });
+    const { taskId, url } = await waitingToRetry();
+    await env.BUCKET.put(`wav/${taskId}.wav`, wav, { httpMetadata: { contentType: "audio/wav" }, customMetadata: { taskId, sourceUrl: url } });
+    const peaks = { version: 2, channels: 1, sample_rate: 8000, samples_per_pixel: 4, bits: 16, length: 2000, data: new Array(4000).fill(0) };
+    await env.BUCKET.put(`wav/${taskId}.wav.peaks.json`, JSON.stringify(peaks), { httpMetadata: { contentType: "application/json" } });
+    await crashMidAttempt(taskId);
+    await afterInterruption(taskId);
+    const task = await waitForState(taskId, ["stored", "failed"]);
+    expect(task.state).toBe("stored");
+    expect(task.files[0]!.waveform).toEqual({ available: true });
+    expect(await jsonOf(await api(`/api/tasks/${taskId}/files/${taskId}.wav/peaks`))).toEqual(peaks);
   });
 
   it("reading a committed object back fails: the retry fetches afresh instead of burning attempts", async () => {
