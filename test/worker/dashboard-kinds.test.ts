@@ -7,38 +7,10 @@ import { describe, expect, it } from "vitest";
 import { MAX_ROLL_NOTES, pianoRollOf, pitchName } from "../../src/dashboard/midi";
 import { fileResponse, HTML_PAGE, makeJpeg, makeMp3, makeMp4, makePng } from "../helpers/files";
 import { route } from "../helpers/fake-net";
-import { api, API_TOKEN, call, jsonOf, ORIGIN, sendCallback, uniqueTaskId, waitForState } from "../helpers/worker";
+import { page, signIn, textOf } from "../helpers/dashboard";
+import { api, call, jsonOf, sendCallback, uniqueTaskId, waitForState } from "../helpers/worker";
 
 const CDN = "https://cdn.example.com";
-
-async function signIn(): Promise<string> {
-  const res = await call("/sign-in", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN, "sec-fetch-site": "same-origin" },
-    body: new URLSearchParams({ token: API_TOKEN }).toString(),
-    redirect: "manual",
-  });
-  expect(res.status).toBe(303);
-  return res.headers.get("set-cookie")!.split(";")[0]!;
-}
-
-async function page(path: string, cookie: string): Promise<string> {
-  const res = await call(path, { headers: { cookie } });
-  expect(res.status, path).toBe(200);
-  return res.text();
-}
-
-/** A page's text as a person reads it: tags gone, entities decoded, spaces collapsed. */
-function textOf(html: string): string {
-  return html
-    .replace(/<[^>]+>/g, " ")
-    .replace(/&#39;/g, "'")
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&amp;/g, "&")
-    .replace(/\s+/g, " ");
-}
 
 /** One element's HTML, from its opening tag with `marker` to its closing tag (not nested in its own kind). */
 function element(html: string, tag: string, marker: string): string {

@@ -9,6 +9,7 @@ import { TaskPage } from "../../src/dashboard/pages/task";
 import type { TaskView } from "../../src/task/view";
 import { route } from "../helpers/fake-net";
 import { makeWav, wavResponse } from "../helpers/wav";
+import { page, textOf } from "../helpers/dashboard";
 import { api, API_TOKEN, call, callWith, HMAC_KEY, jsonOf, ORIGIN, sendCallback, successBody, uniqueTaskId, waitForAnnounced, waitForState } from "../helpers/worker";
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
@@ -25,24 +26,6 @@ async function signIn(): Promise<{ cookie: string; setCookie: string }> {
   expect(res.headers.get("location")).toBe("/");
   const setCookie = res.headers.get("set-cookie")!;
   return { cookie: setCookie.split(";")[0]!, setCookie };
-}
-
-/** A page's text as a person reads it: tags gone, entities decoded, spaces collapsed. */
-function textOf(html: string): string {
-  return html
-    .replace(/<[^>]+>/g, " ")
-    .replace(/&#39;/g, "'")
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&amp;/g, "&")
-    .replace(/\s+/g, " ");
-}
-
-async function page(path: string, cookie: string): Promise<string> {
-  const res = await call(path, { headers: { cookie } });
-  expect(res.status, path).toBe(200);
-  return res.text();
 }
 
 async function csrfOf(cookie: string): Promise<string> {

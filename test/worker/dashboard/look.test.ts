@@ -12,36 +12,8 @@ import { hourOf } from "../../../src/task/stats";
 import { shardOf } from "../../helpers/durable";
 import { route } from "../../helpers/fake-net";
 import { makeWav, wavResponse } from "../../helpers/wav";
-import { api, API_TOKEN, call, clockTick, jsonOf, ORIGIN, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
-
-async function signIn(): Promise<string> {
-  const res = await call("/sign-in", {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN, "sec-fetch-site": "same-origin" },
-    body: new URLSearchParams({ token: API_TOKEN }).toString(),
-    redirect: "manual",
-  });
-  expect(res.status).toBe(303);
-  return res.headers.get("set-cookie")!.split(";")[0]!;
-}
-
-async function page(path: string, cookie: string): Promise<string> {
-  const res = await call(path, { headers: { cookie } });
-  expect(res.status, path).toBe(200);
-  return res.text();
-}
-
-/** A page's text as a person reads it: tags gone, entities decoded, spaces collapsed. */
-function textOf(html: string): string {
-  return html
-    .replace(/<[^>]+>/g, " ")
-    .replace(/&#39;/g, "'")
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&amp;/g, "&")
-    .replace(/\s+/g, " ");
-}
+import { page, signIn, textOf } from "../../helpers/dashboard";
+import { api, call, clockTick, jsonOf, sendCallback, successBody, uniqueTaskId, waitForState } from "../../helpers/worker";
 
 async function storedWav(bytes: Uint8Array): Promise<string> {
   const taskId = uniqueTaskId("look");
