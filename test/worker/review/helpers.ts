@@ -147,3 +147,14 @@ export async function removalRow(taskId: string, key: string): Promise<{ due_at:
     state.storage.sql.exec<{ due_at: number; attempts: number; task_id: string | null }>("SELECT * FROM removals WHERE key = ?", key).toArray()[0] ?? null,
   );
 }
+
+/**
+ * Waits (on real timers, so it also works while Date is faked and frozen) until `cond` holds;
+ * throws after about `ms`.
+ */
+export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  for (let waited = 0; !(await cond()); waited += 10) {
+    if (waited >= ms) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
