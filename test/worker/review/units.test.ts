@@ -3,6 +3,7 @@
 // at once, the keys a task refers to again (a removal of one of them no longer applies), and the
 // provider's words capped.
 import { describe, expect, it } from "vitest";
+import type { FileOffer } from "../../../src/kinds/kind";
 import { recordError, recordFrom } from "../../../src/kinds/read";
 import { FAILED_TASK_POLL_MS } from "../../../src/task/backoff";
 import { dueWork, TRANSFERS_AT_ONCE } from "../../../src/task/dispatch";
@@ -105,7 +106,7 @@ describe("the provider's words", () => {
     expect(recordError("GENERATE_WAV_FAILED", "E".repeat(100), "m".repeat(5000))).toEqual({ code: "E".repeat(64), message: "m".repeat(2000) });
     expect(recordError("F".repeat(100), null, null)).toEqual({ code: "F".repeat(64), message: "F".repeat(100) });
     const flag = "X".repeat(100);
-    const files = wavOffer("https://cdn.test/a.wav").files;
+    const files: FileOffer[] = [{ name: WAV, role: "wav", track: null, contentType: "audio/wav", source: { url: "https://cdn.test/a.wav" } }];
     expect(recordFrom({ flag, files, pending: [], failures: [] })).toMatchObject({ status: "said", flag: "X".repeat(64) });
     expect(recordFrom({ flag, files: [], pending: [], failures: [flag.slice(0, 64)] })).toMatchObject({ said: { type: "failed", error: { code: "X".repeat(64) } } });
   });
