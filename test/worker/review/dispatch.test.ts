@@ -1,13 +1,14 @@
 // Review fixes to what a task hands out and takes: at most four transfers of one task at once
 // (the runner works on four together; a fifth would spend its lease waiting in its queue), and a
 // music callback naming more tracks than a generation makes is refused.
+import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { runDue, runnerOf, shardOf, storedTask } from "../../helpers/durable";
 import { fileResponse, makePng } from "../../helpers/files";
 import { requestsTo, route } from "../../helpers/fake-net";
 import { sha256Hex } from "../../helpers/wav";
 import { getTask, jsonOf, sendCallback, uniqueTaskId } from "../../helpers/worker";
-import { jobsOf, runAlarm } from "./helpers";
+import { jobsOf, LEASE_MS, runAlarm } from "./helpers";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -30,6 +31,12 @@ describe("transfers of one task at once", () => {
     expect(task.files.filter((f) => f.running !== null)).toHaveLength(4);
     expect(task.files.filter((f) => f.running === null && f.state === "waiting")).toHaveLength(6);
     expect(await jobsOf((await runnerOf(taskId))!)).toHaveLength(4);
+    // The alarm is not due again before one of them answers (or its lease ends): no alarm that
+    // comes straight back to find nothing it may hand out.
+    const runAt = await runInDurableObject(shardOf(taskId), (_i, state) =>
+      state.storage.sql.exec<{ run_at: number | null }>("SELECT run_at FROM tasks WHERE task_id = ?", taskId).one().run_at,
+    );
+    expect(runAt).toBe(Math.min(...task.files.filter((f) => f.running !== null).map((f) => f.running!.since)) + LEASE_MS);
 
     // Each report lets the next file go.
     await runDue(taskId, 10);

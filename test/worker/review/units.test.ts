@@ -5,9 +5,9 @@
 import { describe, expect, it } from "vitest";
 import type { FileOffer } from "../../../src/kinds/kind";
 import { recordError, recordFrom } from "../../../src/kinds/read";
-import { FAILED_TASK_POLL_MS } from "../../../src/task/backoff";
+import { FAILED_TASK_POLL_MS, TRANSFER_LEASE_MS } from "../../../src/task/backoff";
 import { dueWork, TRANSFERS_AT_ONCE } from "../../../src/task/dispatch";
-import { apply, type Task } from "../../../src/task/machine";
+import { apply, filesDueAt, type Task } from "../../../src/task/machine";
 import { liveKeys } from "../../../src/task/objects";
 import { pollVerdict, type PollAnswer } from "../../../src/task/poll";
 import { ctx, failFile, fileOf, filesOffer, musicOffer, step, storedAs, storeFile, T0, taskAfter, trackFiles, WAV, wavOffer } from "../task/fixtures";
@@ -79,7 +79,10 @@ describe("transfers handed out at once", () => {
       t = step(t, { type: "transferStarted", file: names[i]! }, T0 + 10);
     }
     expect(dueWork(t, T0 + 10, live)).toBeNull();
+    // Nor is the task due again (the shard's alarm) before one answers or its lease ends.
+    expect(filesDueAt(t)).toBe(T0 + 10 + TRANSFER_LEASE_MS);
     t = step(t, { type: "transferSucceeded", file: names[0]!, epoch: fileOf(t, names[0]).running!.epoch, stored: storedAs(names[0]!, "stems") }, T0 + 11);
+    expect(filesDueAt(t)).toBe(fileOf(t, names[4]).dueAt); // the waiting files' own due time again
     expect(dueWork(t, T0 + 11, live)).toMatchObject({ type: "transfer", file: names[4] });
   });
 });
