@@ -512,6 +512,8 @@ export class TaskShard extends DurableObject<Env> {
     };
     if (!this.store.load(taskId)) {
       dropStaged(); // deleted meanwhile
+      // The alarm removes it: POST /retry, which asked, has no task left to arm it for.
+      await this.armAlarm();
       return { outcome: "not_due", providerCalled: true };
     }
     const verdict = pollVerdict(task, answer, now, this.context(), (text) => redactText(text, this.env));

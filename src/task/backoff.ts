@@ -37,6 +37,12 @@ export const REFRESH_EVERY_ATTEMPTS = 3;
  */
 export const TRANSFER_LEASE_MS = 20 * MINUTE;
 
+/**
+ * Transfers of one task handed out at once: its runner works on this many together, and an
+ * attempt that waited in the runner's queue would spend its lease there.
+ */
+export const TRANSFERS_AT_ONCE = 4;
+
 /** An announcement attempt (15 s timeout) not answered within this long is tried again. */
 export const NOTIFY_SENDING_LEASE_MS = 2 * MINUTE;
 

@@ -3,7 +3,7 @@
 // the task's runner, or first settle an attempt that was handed out and never answered. Pure: the
 // shard's alarm asks this until it says nothing is due.
 
-import { MIN_POLL_INTERVAL_MS } from "./backoff";
+import { MIN_POLL_INTERVAL_MS, TRANSFERS_AT_ONCE } from "./backoff";
 import { leaseEnds, type Task, type TaskEvent } from "./machine";
 
 export type Work =
@@ -17,11 +17,7 @@ export type Work =
   /** Hand out the next announcement attempt. */
   | { type: "announce" };
 
-/**
- * Transfers of one task handed out at once: its runner works on this many together, and an
- * attempt that waited in the runner's queue would spend its lease there.
- */
-export const TRANSFERS_AT_ONCE = 4;
+export { TRANSFERS_AT_ONCE };
 
 export interface DispatchContext {
   /** Whether NOTIFY_URL is set. */

@@ -23,7 +23,7 @@
 
 import type { FileOffer, FileRole, FileSource, KindName, Stage, TaskError } from "../kinds/kind";
 import type { WavFormat } from "../transfer/wav-format";
-import { FAILED_TASK_POLL_MS, MIN_POLL_INTERVAL_MS, pollDelayMs, REFRESH_EVERY_ATTEMPTS, TRANSFER_LEASE_MS, transferRetryDelayMs } from "./backoff";
+import { FAILED_TASK_POLL_MS, MIN_POLL_INTERVAL_MS, pollDelayMs, REFRESH_EVERY_ATTEMPTS, TRANSFER_LEASE_MS, TRANSFERS_AT_ONCE, transferRetryDelayMs } from "./backoff";
 import {
   announce,
   initialNotification,
@@ -533,10 +533,13 @@ export function leaseEnds(f: TaskFile): number | null {
  */
 export function filesDueAt(t: Task): number | null {
   if (t.state !== "downloading") return null;
+  // While as many attempts run as are handed out at once, a waiting file goes when one of them
+  // is answered (which saves the task anew) or its lease ends, not at its own due time.
+  const full = t.files.filter((f) => f.running !== null).length >= TRANSFERS_AT_ONCE;
   let at: number | null = null;
   for (const f of t.files) {
     if (f.state !== "waiting") continue;
-    const due = f.running !== null ? leaseEnds(f) : f.dueAt;
+    const due = f.running !== null ? leaseEnds(f) : full ? null : f.dueAt;
     if (due !== null && (at === null || due < at)) at = due;
   }
   return at;
