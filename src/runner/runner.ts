@@ -108,6 +108,8 @@ export class TaskRunner extends DurableObject<Env> {
           // reported like any other, rather than an alarm that throws with its siblings running.
           console.error(`runner: ${row.kind} of ${job.taskId} failed: ${errorText(err, this.env)}`);
           outcome = failedReport(job, this.id, errorText(err, this.env));
+          // What it was going on from may be the cause: the next attempt starts afresh.
+          if (job.kind === "transfer") await this.forgetUpload(job.file.key);
         }
         if (outcome === "paused") later(Date.now());
         else if (outcome === "dropped") continue;
@@ -168,14 +170,20 @@ export class TaskRunner extends DurableObject<Env> {
   private async drop(row: JobRow, job: RunnerJob): Promise<"dropped"> {
     this.sql.exec("DELETE FROM jobs WHERE kind = ? AND job = ?", row.kind, row.job);
     const replaced = this.sql.exec("SELECT 1 FROM jobs WHERE kind = ?", row.kind).toArray().length > 0;
-    if (job.kind === "transfer" && !replaced) {
-      const cp = this.checkpointsFor(job.file.key).load();
-      if (cp) {
-        await this.env.BUCKET.resumeMultipartUpload(job.file.key, cp.uploadId).abort().catch(() => {});
-        this.checkpointsFor(job.file.key).clear();
-      }
-    }
+    if (job.kind === "transfer" && !replaced) await this.forgetUpload(job.file.key);
     return "dropped";
+  }
+
+  /** Aborts a file's upload in parts (if its checkpoint can say which) and forgets the checkpoint. */
+  private async forgetUpload(key: string): Promise<void> {
+    let uploadId: unknown;
+    try {
+      uploadId = this.checkpointsFor(key).load()?.uploadId;
+    } catch {
+      // Unreadable: R2 expires an upload left behind after 7 days.
+    }
+    if (typeof uploadId === "string") await this.env.BUCKET.resumeMultipartUpload(key, uploadId).abort().catch(() => {});
+    this.checkpointsFor(key).clear();
   }
 
   /** Whether the file's checkpoint moved on since its last slice began. */

@@ -632,7 +632,6 @@ export class TaskShard extends DurableObject<Env> {
   }
 }
 
-/** Backoff for an R2 removal that failed: 30 s, 1 min, 2 min, … at most an hour. */
 /** Objects a transfer may write beside a file (a WAV's waveform). */
 function writtenBeside(key: string): string[] {
   return [peaksKey(key)];
@@ -641,6 +640,7 @@ function writtenBeside(key: string): string[] {
 /** How long a task whose dispatch threw waits before the alarm tries it again. */
 const DISPATCH_RETRY_MS = 60_000;
 
+/** Backoff for an R2 removal that failed: 30 s, 1 min, 2 min, … at most an hour. */
 function removalRetryMs(attempts: number): number {
   return Math.min(30_000 * 2 ** attempts, 3_600_000);
 }

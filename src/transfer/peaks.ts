@@ -43,6 +43,9 @@ export interface WaveformJson {
   data: number[];
 }
 
+/** Channels a waveform is computed for: a file with more has none (it is stored as usual). */
+const MAX_CHANNELS = 16;
+
 /** Why a WAV gets no waveform, or null when it gets one. */
 export function waveformUnsupported(h: WavHeader): string | null {
   // The checkpoint keeps a min and max per channel per bucket: kept small, like the page's drawing.
@@ -75,7 +78,11 @@ export class PeaksBuilder {
   }
 
   static resume(state: PeaksState): PeaksBuilder {
-    return new PeaksBuilder(structuredClone(state));
+    const s = structuredClone(state);
+    // JSON keeps an empty bucket's starting extremes (±Infinity) as null: they come back as such.
+    s.curMin = s.curMin.map((v) => (v as number | null) ?? Infinity);
+    s.curMax = s.curMax.map((v) => (v as number | null) ?? -Infinity);
+    return new PeaksBuilder(s);
   }
 
   /** The state to keep with a checkpoint (a copy). */
@@ -223,9 +230,6 @@ export type WaveformProgress = { state: PeaksState } | { none: string };
  * Feeds a transfer's bytes (with their place in the file) to a PeaksBuilder once the WAV header
  * is known; keeps its state for a checkpoint, or the reason there is no waveform.
  */
-/** Channels a waveform is computed for: a file with more has none (it is stored as usual). */
-const MAX_CHANNELS = 16;
-
 export class WaveformTracker {
   private builder: PeaksBuilder | null = null;
   private none: string | null = null;

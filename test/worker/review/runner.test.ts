@@ -161,5 +161,7 @@ describe("trouble of the runner's own", () => {
     expect(file.dueAt).not.toBeNull();
     expect(await getTask(taskId)).toMatchObject({ state: "downloading", error: { code: "runner_error" } });
     expect(await jobsOf(runner)).toEqual([]);
+    // The checkpoint that caused it goes with it: the next attempt starts afresh, not into the same trouble.
+    expect(await checkpointOf(runner, `wav/${taskId}.wav`)).toBeNull();
   });
 });

@@ -96,6 +96,20 @@ describe("peaks", () => {
     }
   });
 
+  it("a state saved as JSON right at a bucket's edge resumes to the same waveform (an empty bucket's extremes survive JSON)", () => {
+    // Silence far from 0 on every sample: a bucket's min and max are never 0.
+    const wav = wavOf({ bits: 16, channels: 2, frames: 40_000, sample: (f, c) => (c === 0 ? 0.5 : -0.5) + Math.sin(f / 9) * 0.1 });
+    const header = parseWavHeader(wav) as WavHeader;
+    const audio = wav.subarray(header.dataStart);
+    const whole = peaksOf(wav, null);
+    const edge = whole.samples_per_pixel * 4 * 100; // bytes through exactly 100 buckets (2 channels × 2 bytes)
+    const first = PeaksBuilder.start(header, 40_000);
+    first.push(audio.subarray(0, edge));
+    const resumed = PeaksBuilder.resume(JSON.parse(JSON.stringify(first.save())));
+    resumed.push(audio.subarray(edge));
+    expect(resumed.finish()).toEqual(whole);
+  });
+
   it("an unknown length: buckets widen as the audio goes on, never more than 4,096, same extremes", () => {
     const wav = wavOf({ bits: 16, channels: 1, frames: 2_000_000, sample: (f) => Math.sin(f / 50) * (f / 2_000_000) });
     const p = peaksOf(wav, [100_000], false);
