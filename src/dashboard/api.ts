@@ -4,8 +4,10 @@
 // dashboard never cares how tasks are stored.
 
 import type { Context } from "hono";
+import type { z } from "zod";
 import { api } from "../api";
 import { readConfig } from "../config";
+import type { BulkRetrySchema } from "../openapi/schemas";
 import type { HistoryEntry } from "../task/history";
 import type { TaskState } from "../task/machine";
 import type { TaskView } from "../task/view";
@@ -65,11 +67,7 @@ export interface SearchAnswer {
 const MAX_PEAKS_BYTES = 4 * 1024 * 1024;
 
 /** What POST /api/tasks/retry?state=failed answers. */
-export interface BulkRetry {
-  retried: number;
-  remaining: number;
-  more: boolean;
-}
+export type BulkRetry = z.output<typeof BulkRetrySchema>;
 
 export function apiFor(c: Context): DashboardApi {
   const call = async (method: string, path: string): Promise<Response> => {

@@ -8,7 +8,6 @@ import { z } from "zod";
 import { FILE_ROLES, KIND_NAMES } from "../kinds/kind";
 import { FILE_STATES, TASK_STATES } from "../task/machine";
 import type { FileView, TaskView } from "../task/view";
-import type { BulkRetry } from "../dashboard/api";
 
 const Iso = z.string().meta({ format: "date-time", description: "ISO 8601, UTC" });
 
@@ -209,5 +208,4 @@ export const AnnouncementSchema = z
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameTask: Same<z.output<typeof TaskViewSchema>, TaskView> = true;
 const sameFile: Same<z.output<typeof FileViewSchema>, FileView> = true;
-const sameBulk: Same<z.output<typeof BulkRetrySchema>, BulkRetry> = true;
-void [sameTask, sameFile, sameBulk];
+void [sameTask, sameFile];
