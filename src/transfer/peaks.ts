@@ -138,36 +138,50 @@ export class PeaksBuilder {
   private frames(bytes: Uint8Array, offset: number, count: number): void {
     const s = this.s;
     const ch = s.channels;
-    const n = count * ch;
     // 16-bit PCM, by far the most common, is read straight from an Int16Array; the others through
     // an accessor that scales them to 16 bits.
-    const int16 = s.bitsPerSample === 16 ? new Int16Array(bytes.buffer, bytes.byteOffset + offset, n) : null;
-    const samples = int16 ? null : this.samplesOf(bytes, offset, n);
-    const mins = s.curMin;
-    const maxs = s.curMax;
-    let filled = s.curFrames;
-    let spp = s.spp;
-    for (let i = 0; i < n; i += ch) {
+    const int16 = s.bitsPerSample === 16 ? new Int16Array(bytes.buffer, bytes.byteOffset + offset, count * ch) : null;
+    const samples = int16 ? null : this.samplesOf(bytes, offset, count * ch);
+    // A bucket's worth of frames at a time, one channel at a time, with the extremes in locals:
+    // this loop runs for every sample of every WAV, on the path that must keep up with the network.
+    for (let frame = 0; frame < count; ) {
+      const take = Math.min(s.spp - s.curFrames, count - frame);
+      const end = (frame + take) * ch;
       for (let c = 0; c < ch; c++) {
-        const v = int16 ? int16[i + c]! : samples!.value(i + c);
-        if (v < mins[c]!) mins[c] = v;
-        if (v > maxs[c]!) maxs[c] = v;
-      }
-      if (++filled === spp) {
-        for (let c = 0; c < ch; c++) {
-          s.data.push(clamp(mins[c]!), clamp(maxs[c]!));
-          mins[c] = Infinity;
-          maxs[c] = -Infinity;
+        let lo = s.curMin[c]!;
+        let hi = s.curMax[c]!;
+        if (int16) {
+          for (let i = frame * ch + c; i < end; i += ch) {
+            const v = int16[i]!;
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+          }
+        } else {
+          for (let i = frame * ch + c; i < end; i += ch) {
+            const v = samples!.value(i);
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+          }
         }
-        filled = 0;
-        if (s.data.length > MAX_BUCKETS * 2 * ch) {
-          this.halve();
-          filled = s.curFrames;
-          spp = s.spp;
-        }
+        s.curMin[c] = lo;
+        s.curMax[c] = hi;
       }
+      frame += take;
+      s.curFrames += take;
+      if (s.curFrames === s.spp) this.closeBucket();
     }
-    s.curFrames = filled;
+  }
+
+  /** The bucket being filled is full: it joins the others, and a fresh one begins. */
+  private closeBucket(): void {
+    const s = this.s;
+    for (let c = 0; c < s.channels; c++) {
+      s.data.push(clamp(s.curMin[c]!), clamp(s.curMax[c]!));
+      s.curMin[c] = Infinity;
+      s.curMax[c] = -Infinity;
+    }
+    s.curFrames = 0;
+    if (s.data.length > MAX_BUCKETS * 2 * s.channels) this.halve();
   }
 
   /** Two buckets into one, so an unknown length never makes too many. */
