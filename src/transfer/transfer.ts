@@ -208,7 +208,6 @@ async function putInParts(input: TransferInput, opened: OpenedSource, resume: Ch
   }
 
   let inFlight: Promise<void> = Promise.resolve();
-  let partsHere = 0;
   let offset = start;
   // One part uploads while the next fills: at most two parts in memory.
   const ship = async (bytes: Uint8Array) => {
@@ -227,7 +226,6 @@ async function putInParts(input: TransferInput, opened: OpenedSource, resume: Ch
         waveform: progress,
       };
       input.checkpoints.save(cp);
-      partsHere++;
     });
     inFlight.catch(() => {}); // handled where it is awaited; not an unhandled rejection meanwhile
   };
@@ -250,11 +248,11 @@ async function putInParts(input: TransferInput, opened: OpenedSource, resume: Ch
           // unless this was the file's last byte, and only completing the upload is left.
           const atEnd = total !== null && offset >= total;
           if (!atEnd && input.sliceEndsAt !== undefined && Date.now() >= input.sliceEndsAt) {
+            // The source goes first: whatever it sent while the last part uploads would only be
+            // fetched again by the next slice.
+            await blocks.cancel("paused");
             await inFlight;
-            if (partsHere > 0) {
-              await blocks.cancel("paused");
-              return { paused: { offset: checkpointOffset(cp), total } };
-            }
+            return { paused: { offset: checkpointOffset(cp), total } };
           }
         }
       }

@@ -10,6 +10,8 @@ export interface RangedSource {
   sent(): number;
   /** The Range headers asked for, in order (null for a request without one). */
   ranges: (string | null)[];
+  /** Each request's answer: where it started and how many bytes it has sent so far. */
+  answers: { start: number; sent: number }[];
   /** How to answer the next requests. */
   behaviour: { cutAfter?: number; ignoreRange?: boolean; etag?: string; bytesPerSecond?: number };
   handler(req: Request): Response;
@@ -38,6 +40,7 @@ export function rangedSource(size: number, opts: { header?: Uint8Array; contentT
     size,
     sent: () => sent,
     ranges: [],
+    answers: [],
     behaviour: { etag: '"v1"' },
     handler(req) {
       const range = req.headers.get("range");
@@ -47,6 +50,8 @@ export function rangedSource(size: number, opts: { header?: Uint8Array; contentT
       const start = m ? Number(m[1]) : 0;
       let pos = start;
       let servedHere = 0;
+      const answer = { start, sent: 0 };
+      source.answers.push(answer);
       const started = Date.now();
       const body = new ReadableStream<Uint8Array>({
         async pull(c) {
@@ -65,6 +70,7 @@ export function rangedSource(size: number, opts: { header?: Uint8Array; contentT
           pos += n;
           sent += n;
           servedHere += n;
+          answer.sent += n;
           c.enqueue(chunk);
         },
       });
