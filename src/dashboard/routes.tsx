@@ -6,7 +6,6 @@
 import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
-import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
 import { ConfigError, readConfig } from "../config";
 import { serveFile } from "../download/serve";
@@ -34,6 +33,7 @@ import { NOTICES, TaskPage } from "./pages/task";
 import { TaskListPage } from "./pages/tasks";
 import { acceptedTokens, clientAddress, endAllSessions, endSession, forgetCookie, listSessions, readSession, revokeSession, startSession } from "./session";
 import { bodyLimit } from "hono/body-limit";
+import { pageHeaders } from "../http/page-headers";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { countFailure } from "../middleware/guess-limit";
 import { checkSettings, effectiveSettings } from "./settings-check";
@@ -50,21 +50,7 @@ const ATTENTION_SCAN = 100;
 /** Copy-link URLs stay valid this long. */
 const COPY_LINK_TTL_SECONDS = 24 * 60 * 60;
 
-const headers = secureHeaders({
-  contentSecurityPolicy: {
-    defaultSrc: ["'none'"],
-    scriptSrc: ["'self'"],
-    styleSrc: ["'self'"],
-    imgSrc: ["'self'"],
-    mediaSrc: ["'self'"],
-    connectSrc: ["'self'"],
-    formAction: ["'self'"],
-    frameAncestors: ["'none'"],
-    baseUri: ["'none'"],
-  },
-  referrerPolicy: "same-origin",
-  crossOriginResourcePolicy: "same-origin",
-});
+const headers = pageHeaders();
 
 /** Pages hold per-session data (the CSRF token): never cached. */
 const noStore = createMiddleware(async (c, next) => {

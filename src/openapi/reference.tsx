@@ -4,7 +4,7 @@
 // an external init file, so no inline script runs. Public, like /openapi.json: it holds no secret
 // and sends no request the reader does not make.
 //
-// Its Content-Security-Policy is the dashboard's with two additions, both for Scalar: style-src
+// Its Content-Security-Policy is the pages' (../http/page-headers.ts) with two additions, both for Scalar: style-src
 // allows inline styles (Scalar's components inject <style> elements and set style attributes as
 // they render; a nonce would cover only the first stylesheet, and a nonce makes browsers ignore
 // 'unsafe-inline'), and img-src allows data: (its icons are data: URIs). Scripts stay 'self' only:
@@ -14,7 +14,7 @@
 
 import { Hono } from "hono";
 import { raw } from "hono/html";
-import { secureHeaders } from "hono/secure-headers";
+import { pageHeaders } from "../http/page-headers";
 import type { AppEnv } from "../http/types";
 
 export const REFERENCE_PATHS = ["/api-reference", "/api-reference/init.js", "/api-reference/scalar.js"] as const;
@@ -37,20 +37,8 @@ Scalar.createApiReference("#app", {
 });
 `;
 
-const headers = secureHeaders({
-  contentSecurityPolicy: {
-    defaultSrc: ["'none'"],
-    scriptSrc: ["'self'"],
-    styleSrc: ["'self'", "'unsafe-inline'"],
-    imgSrc: ["'self'", "data:"],
-    connectSrc: ["'self'"],
-    formAction: ["'self'"],
-    frameAncestors: ["'none'"],
-    baseUri: ["'none'"],
-  },
-  referrerPolicy: "same-origin",
-  crossOriginResourcePolicy: "same-origin",
-});
+// Scalar's two needs (see the top of this file): inline styles and data: images.
+const headers = pageHeaders({ styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", "data:"] });
 
 export const reference = new Hono<AppEnv>();
 

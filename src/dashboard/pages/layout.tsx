@@ -130,6 +130,29 @@ function Result(props: { t: TaskView }) {
   return <span class="muted">—</span>;
 }
 
+/** The cells every table of tasks begins with (Task, Kind, State, Created): its link and what it is. */
+export function TaskCells(props: { t: TaskView; now: number }) {
+  const t = props.t;
+  return (
+    <>
+      <td data-label="Task">
+        <a class="mono" href={`/tasks/${encodeURIComponent(t.taskId)}`}>
+          {t.taskId}
+        </a>
+      </td>
+      <td data-label="Kind">
+        <KindBadge kind={t.kind} />
+      </td>
+      <td data-label="State">
+        <StateBadge state={t.state} />
+      </td>
+      <td data-label="Created">
+        <Time at={t.createdAt} now={props.now} />
+      </td>
+    </>
+  );
+}
+
 /** A table of tasks; one card per task on a phone. */
 export function TaskTable(props: { tasks: TaskView[]; empty: string; now: number }) {
   if (props.tasks.length === 0) return <p class="muted">{props.empty}</p>;
@@ -148,20 +171,7 @@ export function TaskTable(props: { tasks: TaskView[]; empty: string; now: number
       <tbody>
         {props.tasks.map((t) => (
           <tr data-task-id={t.taskId} data-state={t.state} data-kind={t.kind}>
-            <td data-label="Task">
-              <a class="mono" href={`/tasks/${encodeURIComponent(t.taskId)}`}>
-                {t.taskId}
-              </a>
-            </td>
-            <td data-label="Kind">
-              <KindBadge kind={t.kind} />
-            </td>
-            <td data-label="State">
-              <StateBadge state={t.state} />
-            </td>
-            <td data-label="Created">
-              <Time at={t.createdAt} now={props.now} />
-            </td>
+            <TaskCells t={t} now={props.now} />
             <td data-label="Attempts">
               {t.source || (t.kind !== "wav" && t.files.length > 0) ? String(t.attempts) : <span class="muted" title="The provider has named no file yet: nothing to fetch">—</span>}
             </td>

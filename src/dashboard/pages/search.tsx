@@ -2,7 +2,7 @@
 // task or several (exactly one goes straight to its page).
 
 import type { SearchAnswer } from "../api";
-import { KindBadge, Layout, StateBadge, Time } from "./layout";
+import { Layout, TaskCells } from "./layout";
 import { SearchBox } from "./search-box";
 
 /** How a query matched, in words. */
@@ -43,20 +43,7 @@ export function SearchPage(props: { csrf: string; q: string; found: SearchAnswer
             <tbody>
               {results.map((r) => (
                 <tr data-task-id={r.task.taskId} data-matched={r.matched.join(" ")}>
-                  <td data-label="Task">
-                    <a class="mono" href={`/tasks/${encodeURIComponent(r.task.taskId)}`}>
-                      {r.task.taskId}
-                    </a>
-                  </td>
-                  <td data-label="Kind">
-                    <KindBadge kind={r.task.kind} />
-                  </td>
-                  <td data-label="State">
-                    <StateBadge state={r.task.state} />
-                  </td>
-                  <td data-label="Created">
-                    <Time at={r.task.createdAt} now={props.now} />
-                  </td>
+                  <TaskCells t={r.task} now={props.now} />
                   <td data-label="Matched by">{r.matched.map((m) => MATCHED_WORDS[m] ?? m).join("; ")}</td>
                 </tr>
               ))}
