@@ -510,38 +510,21 @@ describe("dashboard in Chromium", () => {
     const fresh = await signedOut.newPage();
     const freshProblems: string[] = [];
     watch(fresh, freshProblems);
-    // Three signed-in tabs share the paths: a page's check waits for its network to go idle, so
-    // one tab alone spends most of its time waiting.
-    const extra = await Promise.all([1, 2].map(() => browser.newPage()));
-    const tabs = [
-      { tab: page, seen: problems },
-      ...extra.map((tab) => {
-        const seen: string[] = [];
-        watch(tab, seen);
-        tab.on("request", (r) => urls.push(r.url()));
-        return { tab, seen };
-      }),
-    ];
-    const check = async (p: Page, seen: string[], path: string, width: number) => {
-      seen.length = 0;
-      const res = await p.goto(`${dev.url}${path}`, { waitUntil: "networkidle0" });
-      expect(res?.status(), path).toBe(200);
-      const layout = await layoutOf(p, width);
-      expect(layout.compatMode, path).toBe("CSS1Compat");
-      expect(layout.scrollWidth, `${path} at ${width} px: ${layout.wide.join("; ")}`).toBeLessThanOrEqual(width);
-      expect(seen, path).toEqual([]);
-    };
     try {
       for (const width of [1280, 390]) {
         const viewport = width === 390 ? { width, height: 844, isMobile: true, hasTouch: true } : { width, height: 800 };
-        for (const p of [fresh, ...tabs.map((t) => t.tab)]) await p.setViewport(viewport);
-        const queue = [...paths];
-        await Promise.all([
-          check(fresh, freshProblems, "/sign-in", width),
-          ...tabs.map(async ({ tab, seen }) => {
-            for (let path = queue.shift(); path !== undefined; path = queue.shift()) await check(tab, seen, path, width);
-          }),
-        ]);
+        await page.setViewport(viewport);
+        await fresh.setViewport(viewport);
+        for (const [p, path] of [...paths.map((x) => [page, x] as const), [fresh, "/sign-in"] as const]) {
+          problems.length = 0;
+          freshProblems.length = 0;
+          const res = await p.goto(`${dev.url}${path}`, { waitUntil: "networkidle0" });
+          expect(res?.status(), path).toBe(200);
+          const layout = await layoutOf(p, width);
+          expect(layout.compatMode, path).toBe("CSS1Compat");
+          expect(layout.scrollWidth, `${path} at ${width} px: ${layout.wide.join("; ")}`).toBeLessThanOrEqual(width);
+          expect([...problems, ...freshProblems], path).toEqual([]);
+        }
         // An error page too (its own 404 is the point; nothing else may fail).
         await page.goto(`${dev.url}/tasks/no-such-task`, { waitUntil: "networkidle0" });
         const notFound = await layoutOf(page, width);
@@ -556,7 +539,6 @@ describe("dashboard in Chromium", () => {
       await screenshot(page, "task-midi-phone");
     } finally {
       await page.setViewport({ width: 1280, height: 800 });
-      await Promise.all(extra.map((tab) => tab.close()));
       await signedOut.close();
     }
   }, 180_000);
